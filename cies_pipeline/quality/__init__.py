@@ -1,0 +1,1 @@
+"""Data-quality: GX suites, personal-data refusal. No Dagster here."""

@@ -1,0 +1,1 @@
+"""Readers: a path in, long canonical frames plus quarantine/exclusion records out. No Dagster here."""

@@ -1,0 +1,183 @@
+"""What every reader shares: the result container, lineage, file hashing, text normalisation.
+
+Every reader returns a `SourceResult`. Its frames are long and canonical; every row carries the lineage
+columns `archivo_origen, archivo_sha256, hoja, fila_origen`. What could not be used is never dropped
+silently: it is a quarantine record (one per failing cell), an excluded row (with a reason), a rejected
+file or sheet, or a refused column. Row accounting per file and sheet is derived from these records and
+from `leidas`, which the reader counts independently (so a reader that loses rows fails the accounting).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+LINEAGE_COLUMNS = ["archivo_origen", "archivo_sha256", "hoja", "fila_origen"]
+QUARANTINE_COLUMNS = ["archivo_origen", "hoja", "fila_origen", "columna", "valor", "motivo"]
+EXCLUDED_COLUMNS = ["archivo_origen", "hoja", "fila_origen", "motivo"]
+# Bulk exclusions that are counted rather than listed row by row (e.g. 2.7 million out-of-scope crime
+# lines of a SESNSP municipal file).
+EXCLUDED_SUMMARY_COLUMNS = ["archivo_origen", "hoja", "motivo", "filas"]
+REJECTED_FILE_COLUMNS = ["archivo_origen", "hoja", "motivo"]
+REJECTED_COLUMN_COLUMNS = ["archivo_origen", "hoja", "columna", "motivo"]
+ACCOUNTING_COLUMNS = ["archivo_origen", "hoja", "leidas", "cargadas", "en_cuarentena", "excluidas"]
+FILE_COLUMNS = ["archivo_origen", "archivo_sha256", "tipo", "bytes", "modificado"]
+
+# Reasons (motivo) used across readers. Quarantine reasons name what was wrong with one cell.
+EXCLUDED_REASONS = {"total", "vacia", "nota", "encabezado_repetido", "reemplazada",
+                    "delito_fuera_de_alcance", "fila_rota"}
+
+# Strings a count cell may hold that mean "blank" (not reported), never zero.
+BLANK_STRINGS = {"", "nan", "none", "null", "-", "--", "n/a", "na", "s/d", "sd"}
+
+
+def empty_frame(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+_NON_WORD = re.compile(r"[^0-9a-zñ]+")
+
+
+def normalize_label(value: object) -> str:
+    """Lower case, no accents (ñ kept as n too), punctuation as spaces, single spaces."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    text = strip_accents(str(value).lower().replace("ñ", "n"))
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+@dataclass
+class SourceResult:
+    """What a reader hands on. Frames are keyed by kind (e.g. 'carpetas', 'victimas')."""
+
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    cuarentena: list[dict] = field(default_factory=list)
+    excluidas: list[dict] = field(default_factory=list)
+    excluidas_resumen: list[dict] = field(default_factory=list)
+    rechazados: list[dict] = field(default_factory=list)
+    columnas_rechazadas: list[dict] = field(default_factory=list)
+    # (archivo_origen, hoja) -> non-empty physical rows below the header, counted by the reader
+    leidas: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    archivos: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    # -- recording -------------------------------------------------------------------------------
+    def quarantine(self, archivo: str, hoja: str | None, fila: int, columna: str, valor: object,
+                   motivo: str) -> None:
+        self.cuarentena.append({"archivo_origen": archivo, "hoja": hoja, "fila_origen": int(fila),
+                                "columna": columna, "valor": None if valor is None else str(valor),
+                                "motivo": motivo})
+
+    def exclude(self, archivo: str, hoja: str | None, fila: int, motivo: str) -> None:
+        assert motivo in EXCLUDED_REASONS, motivo
+        self.excluidas.append({"archivo_origen": archivo, "hoja": hoja, "fila_origen": int(fila),
+                               "motivo": motivo})
+
+    def exclude_many(self, archivo: str, hoja: str | None, motivo: str, filas: int) -> None:
+        assert motivo in EXCLUDED_REASONS, motivo
+        if filas:
+            self.excluidas_resumen.append({"archivo_origen": archivo, "hoja": hoja, "motivo": motivo,
+                                           "filas": int(filas)})
+
+    def reject(self, archivo: str, hoja: str | None, motivo: str) -> None:
+        self.rechazados.append({"archivo_origen": archivo, "hoja": hoja, "motivo": motivo})
+
+    def refuse_column(self, archivo: str, hoja: str | None, columna: str, motivo: str) -> None:
+        self.columnas_rechazadas.append({"archivo_origen": archivo, "hoja": hoja, "columna": columna,
+                                         "motivo": motivo})
+
+    def add_file(self, path: Path, archivo: str, sha256: str, tipo: str) -> None:
+        stat = path.stat()
+        self.archivos.append({"archivo_origen": archivo, "archivo_sha256": sha256, "tipo": tipo,
+                              "bytes": stat.st_size,
+                              "modificado": pd.Timestamp(stat.st_mtime, unit="s", tz="UTC")})
+
+    def extend(self, other: "SourceResult") -> "SourceResult":
+        """Merge another result into this one (frames of the same kind are concatenated)."""
+        for kind, frame in other.frames.items():
+            if kind in self.frames and len(self.frames[kind]):
+                self.frames[kind] = pd.concat([self.frames[kind], frame], ignore_index=True) \
+                    if len(frame) else self.frames[kind]
+            else:
+                self.frames[kind] = frame
+        self.cuarentena += other.cuarentena
+        self.excluidas += other.excluidas
+        self.excluidas_resumen += other.excluidas_resumen
+        self.rechazados += other.rechazados
+        self.columnas_rechazadas += other.columnas_rechazadas
+        self.leidas.update(other.leidas)
+        self.archivos += other.archivos
+        self.warnings += other.warnings
+        return self
+
+    # -- tables ----------------------------------------------------------------------------------
+    def table(self, name: str) -> pd.DataFrame:
+        columns = {"cuarentena": QUARANTINE_COLUMNS, "excluidas": EXCLUDED_COLUMNS,
+                   "excluidas_resumen": EXCLUDED_SUMMARY_COLUMNS, "rechazados": REJECTED_FILE_COLUMNS,
+                   "columnas_rechazadas": REJECTED_COLUMN_COLUMNS, "archivos": FILE_COLUMNS}[name]
+        records = getattr(self, name)
+        return pd.DataFrame.from_records(records, columns=columns) if records else empty_frame(columns)
+
+    def contabilidad(self) -> pd.DataFrame:
+        """Row accounting per file and sheet: leidas (counted by the reader) against what became of them.
+
+        A physical row is `en_cuarentena` if any of its cells was quarantined (in a wide SESNSP line the
+        other months still load), `excluida` if listed or summarised as excluded, else `cargada` when it
+        appears in a frame. The check `leidas == cargadas + en_cuarentena + excluidas` is the point.
+        """
+        quarantined: dict[tuple, set[int]] = {}
+        for r in self.cuarentena:
+            quarantined.setdefault((r["archivo_origen"], r["hoja"]), set()).add(r["fila_origen"])
+        excluded: dict[tuple, set[int]] = {}
+        for r in self.excluidas:
+            excluded.setdefault((r["archivo_origen"], r["hoja"]), set()).add(r["fila_origen"])
+        summarised: dict[tuple, int] = {}
+        for r in self.excluidas_resumen:
+            key = (r["archivo_origen"], r["hoja"])
+            summarised[key] = summarised.get(key, 0) + r["filas"]
+        loaded: dict[tuple, set[int]] = {}
+        for frame in self.frames.values():
+            if not len(frame) or "fila_origen" not in frame:
+                continue
+            hojas = frame["hoja"] if "hoja" in frame else pd.Series([None] * len(frame))
+            keys = pd.DataFrame({"a": frame["archivo_origen"].to_numpy(), "h": hojas.to_numpy(),
+                                 "f": frame["fila_origen"].to_numpy()}).drop_duplicates()
+            for (a, h), grp in keys.groupby(["a", "h"], dropna=False, sort=False):
+                h = None if (h is None or (isinstance(h, float) and pd.isna(h))) else h
+                loaded.setdefault((a, h), set()).update(int(x) for x in grp["f"])
+        rows = []
+        for key in sorted(set(self.leidas) | set(loaded) | set(quarantined) | set(excluded)
+                          | set(summarised), key=lambda k: (k[0], k[1] or "")):
+            q = quarantined.get(key, set())
+            x = excluded.get(key, set())
+            c = loaded.get(key, set()) - q - x
+            rows.append({"archivo_origen": key[0], "hoja": key[1], "leidas": self.leidas.get(key, 0),
+                         "cargadas": len(c), "en_cuarentena": len(q - x),
+                         "excluidas": len(x) + summarised.get(key, 0)})
+        return pd.DataFrame.from_records(rows, columns=ACCOUNTING_COLUMNS) if rows \
+            else empty_frame(ACCOUNTING_COLUMNS)
+
+
+class SourceFileError(ValueError):
+    """A file (or sheet) that cannot be read. The message names file, sheet, row and column."""
+
+    def __init__(self, archivo: str, motivo: str, hoja: str | None = None):
+        self.archivo, self.motivo, self.hoja = archivo, motivo, hoja
+        where = f"{archivo}" + (f", hoja '{hoja}'" if hoja else "")
+        super().__init__(f"{where}: {motivo}")
