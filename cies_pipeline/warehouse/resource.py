@@ -1,0 +1,271 @@
+"""The only writer of the warehouse: one SQLAlchemy URL, a bulk path per dialect, an atomic publish.
+
+`Warehouse.publish` writes every table of a refresh in ONE transaction: either all tables change or none
+does, so a failed or killed run leaves the previous tables intact and readable, and running twice gives the
+same rows (tables are replaced, not appended to; only `append_only` tables such as `warehouse.cargas` grow).
+
+Bulk paths: DuckDB registers the DataFrame and runs `INSERT … SELECT` (native, vectorised); PostgreSQL uses
+`COPY … FROM STDIN` through psycopg 3. Other dialects fall back to SQLAlchemy `executemany` (slow; fine for
+a small SQLite test, not for production). Refreshes are serialised: an `fcntl` lock file beside a DuckDB
+database, `pg_advisory_xact_lock` on PostgreSQL.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import PrivateAttr
+
+from cies_pipeline.warehouse.schema import TABLES, Table
+
+_TYPES = {
+    "duckdb": {"text": "VARCHAR", "bigint": "BIGINT", "double": "DOUBLE", "date": "DATE",
+               "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"},
+    "postgresql": {"text": "TEXT", "bigint": "BIGINT", "double": "DOUBLE PRECISION", "date": "DATE",
+                   "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"},
+}
+_ADVISORY_KEY = 7_240_301  # arbitrary, constant: "cies refresh"
+
+
+class PublishLockTimeout(RuntimeError):
+    pass
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qualified(t: Table) -> str:
+    return f"{_quote(t.schema)}.{_quote(t.name)}"
+
+
+def conform(frame: pd.DataFrame, t: Table, run_id: str, loaded_at: datetime) -> pd.DataFrame:
+    """The frame with exactly the table's columns, in order, typed for a bulk load."""
+    out = pd.DataFrame(index=range(len(frame)))
+    frame = frame.reset_index(drop=True)
+    for c in t.columns:
+        if c.name == "run_id" and c.name not in frame:
+            out[c.name] = pd.Series([run_id] * len(frame), dtype="object")
+        elif c.name == "cargado_en" and c.name not in frame:
+            out[c.name] = pd.Series([loaded_at.replace(tzinfo=None)] * len(frame), dtype="datetime64[us]")
+        elif c.name not in frame:
+            out[c.name] = pd.Series([None] * len(frame), dtype="object")
+        else:
+            s = frame[c.name]
+            if c.type in ("date", "timestamp"):
+                s = pd.to_datetime(s, errors="coerce")
+                if getattr(s.dt, "tz", None) is not None:
+                    s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+                out[c.name] = s.astype("datetime64[us]")
+            elif c.type == "bigint":
+                out[c.name] = pd.to_numeric(s, errors="raise").astype("Int64")
+            elif c.type == "boolean":
+                out[c.name] = s.astype("boolean")
+            elif c.type == "double":
+                out[c.name] = pd.to_numeric(s, errors="raise").astype("Float64")
+            else:
+                out[c.name] = s.astype("object").where(s.notna(), None).map(
+                    lambda v: v if v is None or isinstance(v, str) else str(v))
+    return out
+
+
+class Warehouse:
+    """Plain (Dagster-free) access to the warehouse at `url`."""
+
+    def __init__(self, url: str, lock_timeout_s: float = 900.0):
+        self.url = url
+        self.lock_timeout_s = lock_timeout_s
+        self._engine: sa.Engine | None = None
+
+    @property
+    def dialect(self) -> str:
+        return sa.engine.make_url(self.url).get_backend_name()
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            if self.dialect == "duckdb":
+                database = sa.engine.make_url(self.url).database
+                if database and database != ":memory:":
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self._engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        return self._engine
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # -- reading --------------------------------------------------------------------------------
+    def query(self, sql: str, **params) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            result = conn.execute(sa.text(sql), params)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def table_counts(self) -> dict[str, int]:
+        inspector = sa.inspect(self.engine)
+        counts = {}
+        for t in TABLES.values():
+            if inspector.has_table(t.name, schema=t.schema):
+                counts[t.qualified] = int(self.query(f"SELECT count(*) AS n FROM {_qualified(t)}")["n"][0])
+        return counts
+
+    # -- locking --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _process_lock(self):
+        """Serialise refreshes of an embedded database across processes (DuckDB: one writer)."""
+        if self.dialect != "duckdb":
+            yield
+            return
+        database = sa.engine.make_url(self.url).database or ":memory:"
+        if database == ":memory:":
+            yield
+            return
+        lock_path = Path(database + ".lock")
+        with open(lock_path, "w") as handle:
+            deadline = time.monotonic() + self.lock_timeout_s
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise PublishLockTimeout(
+                            f"another refresh has held {lock_path} for more than "
+                            f"{self.lock_timeout_s:.0f} s; not publishing") from None
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- writing --------------------------------------------------------------------------------
+    def publish(self, frames: dict[str, pd.DataFrame], run_id: str,
+                loaded_at: datetime | None = None) -> dict[str, int]:
+        """Replace (or, for append-only tables, extend) every given table in one transaction.
+
+        `frames` maps a qualified table name of schema.TABLES to its new contents. Returns rows written.
+        """
+        loaded_at = loaded_at or datetime.now(timezone.utc)
+        unknown = set(frames) - set(TABLES)
+        if unknown:
+            raise KeyError(f"not tables of the warehouse contract: {sorted(unknown)}")
+        conformed = {name: conform(frame, TABLES[name], run_id, loaded_at) for name, frame in frames.items()}
+        with self._process_lock():
+            if self.dialect == "duckdb":
+                self._publish_duckdb(conformed)
+            elif self.dialect == "postgresql":
+                self._publish_postgres(conformed)
+            else:
+                self._publish_generic(conformed)
+        return {name: len(frame) for name, frame in conformed.items()}
+
+    def _ddl(self, t: Table) -> str:
+        types = _TYPES.get(self.dialect, _TYPES["postgresql"])
+        cols = ", ".join(f"{_quote(c.name)} {types[c.type]}" for c in t.columns)
+        return f"CREATE TABLE {_qualified(t)} ({cols})"
+
+    def _publish_duckdb(self, frames: dict[str, pd.DataFrame]) -> None:
+        raw = self.engine.raw_connection()
+        try:
+            duck = raw.driver_connection
+            types = _TYPES["duckdb"]
+
+            class _Con:  # DuckDB 2 refuses new work while a result is unread: always drain it.
+                @staticmethod
+                def execute(sql, params=None):
+                    return duck.execute(sql, params).fetchall() if params else duck.execute(sql).fetchall()
+
+                register, unregister = duck.register, duck.unregister
+
+            con = _Con()
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for i, (name, frame) in enumerate(frames.items()):
+                    t = TABLES[name]
+                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(t.schema)}")
+                    exists = con.execute(
+                        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+                        "AND table_name = ?", [t.schema, t.name])[0][0]
+                    if not t.append_only or not exists:
+                        con.execute(f"DROP TABLE IF EXISTS {_qualified(t)}")
+                        con.execute(self._ddl(t))
+                    view = f"__cies_publish_{i}"
+                    con.register(view, frame)
+                    select = ", ".join(f"CAST({_quote(c.name)} AS {types[c.type]})" for c in t.columns)
+                    con.execute(f"INSERT INTO {_qualified(t)} SELECT {select} FROM {view}")
+                    con.unregister(view)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            raw.close()
+
+    def _publish_postgres(self, frames: dict[str, pd.DataFrame]) -> None:
+        raw = self.engine.raw_connection()
+        try:
+            con = raw.driver_connection  # psycopg 3
+            with con.transaction():
+                with con.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
+                    for name, frame in frames.items():
+                        t = TABLES[name]
+                        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(t.schema)}")
+                        cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema "
+                                    "= %s AND table_name = %s ORDER BY ordinal_position", (t.schema, t.name))
+                        existing = [r[0] for r in cur.fetchall()]
+                        if existing != t.column_names:
+                            cur.execute(f"DROP TABLE IF EXISTS {_qualified(t)} CASCADE")
+                            cur.execute(self._ddl(t))
+                        elif not t.append_only:
+                            # DELETE, not TRUNCATE: MVCC-safe for readers; views and grants stay valid.
+                            cur.execute(f"DELETE FROM {_qualified(t)}")
+                        cols = ", ".join(_quote(c) for c in t.column_names)
+                        with cur.copy(f"COPY {_qualified(t)} ({cols}) FROM STDIN") as copy:
+                            for row in frame.astype(object).where(frame.notna(), None).itertuples(
+                                    index=False, name=None):
+                                copy.write_row(row)
+        finally:
+            raw.close()
+
+    def _publish_generic(self, frames: dict[str, pd.DataFrame]) -> None:
+        metadata = sa.MetaData()
+        with self.engine.begin() as conn:
+            for name, frame in frames.items():
+                t = TABLES[name]
+                table = sa.Table(t.name, metadata, *[sa.Column(c.name, sa.Text) for c in t.columns],
+                                 schema=t.schema)
+                if not t.append_only:
+                    table.drop(conn, checkfirst=True)
+                table.create(conn, checkfirst=True)
+                records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+                if records:
+                    conn.execute(table.insert(), records)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The warehouse, by SQLAlchemy URL (env CIES_WAREHOUSE_URL; default DuckDB under CIES_DATA_DIR)."""
+
+    url: str
+    _warehouse: Warehouse | None = PrivateAttr(default=None)
+
+    def get(self) -> Warehouse:
+        if self._warehouse is None:
+            self._warehouse = Warehouse(self.url)
+        return self._warehouse
+
+    def teardown_after_execution(self, context) -> None:
+        if self._warehouse is not None:
+            self._warehouse.dispose()
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

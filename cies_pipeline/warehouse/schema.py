@@ -1,0 +1,226 @@
+"""The warehouse contract, once: every table and column with its type and description.
+
+DDL, the Dagster column schemas shown in the UI and the data dictionary (docs/data_dictionary.md, written by
+`cies-pipeline data-dictionary`) are all derived from this module. Types are portable names that
+`warehouse/resource.py` renders per dialect.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LINEAGE = [
+    ("archivo_origen", "text", "Archivo de entrada del que viene la fila (ruta relativa a su carpeta de entrada)."),
+    ("archivo_sha256", "text", "sha256 del archivo de entrada: identifica la versión exacta leída."),
+    ("hoja", "text", "Hoja del libro de Excel (o tipo de CSV del juego); nulo en archivos SESNSP."),
+    ("fila_origen", "bigint", "Número de fila como lo muestra una hoja de cálculo (encabezado y títulos cuentan)."),
+]
+RUN = [
+    ("run_id", "text", "Ejecución de Dagster que escribió la fila por última vez."),
+    ("cargado_en", "timestamp", "Momento (UTC) en que se escribió la fila."),
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # text | bigint | double | date | timestamp | boolean
+    description: str
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    # Tables that keep their history instead of being replaced on each refresh.
+    append_only: bool = False
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _table(schema: str, name: str, description: str, columns: list[tuple[str, str, str]],
+           append_only: bool = False) -> Table:
+    return Table(schema, name, description, tuple(Column(*c) for c in columns), append_only)
+
+
+_PERIODO = ("periodo", "date", "Mes de los hechos (primer día del mes).")
+_CVE_ENT = ("cve_ent", "text", "Clave INEGI de la entidad, '01'-'32'.")
+_CVEGEO = ("cvegeo", "text", "Clave INEGI del municipio (5 caracteres); EE998 = no especificado, "
+                             "EE999 = otros municipios; nulo en cifras estatales.")
+_NIVEL = ("nivel", "text", "'estatal' (archivo estatal SESNSP) o 'municipal' (por municipio). "
+                           "Sumar sólo un nivel por fuente para no contar dos veces.")
+_FUENTE = ("fuente", "text", "'CIE' (reporte del comité estatal) o 'SESNSP' (datos abiertos).")
+_METODOLOGIA = ("metodologia", "text", "'CNSP-38-15' (2015-2025) o 'RNID-2026' (desde enero de 2026).")
+_CORTE = ("corte", "date", "Mes de publicación del archivo SESNSP (nulo en cifras CIE).")
+_MEDIDA = ("medida", "text", "'carpetas' o 'victimas'.")
+_VALOR_CIE = ("valor_cie", "bigint", "Suma de lo que reportó el CIE; nulo si no reportó cifra.")
+_VALOR_SESNSP = ("valor_sesnsp", "bigint", "Cifra de trata de personas del SESNSP; nulo si no publicó.")
+_DIFERENCIA = ("diferencia", "bigint", "valor_cie - valor_sesnsp; nulo salvo que ambos tengan cifra.")
+_ESTATUS = ("estatus", "text", "coincide | discrepa | sin_reporte_cie | sin_dato_sesnsp.")
+
+TABLES: dict[str, Table] = {t.qualified: t for t in [
+    # -- warehouse ------------------------------------------------------------------------------
+    _table("warehouse", "dim_entidad", "Las 32 entidades federativas con sus nombres.", [
+        _CVE_ENT,
+        ("nombre", "text", "Nombre oficial (INEGI)."),
+        ("nombre_corto", "text", "Nombre de uso común."),
+        ("abreviatura", "text", "Abreviatura usual."),
+    ]),
+    _table("warehouse", "dim_municipio", "Municipios del catálogo AGEEML y los pseudo-municipios EE998/EE999.", [
+        ("cvegeo", "text", "Clave INEGI de 5 caracteres (EE998/EE999 son pseudo-claves por entidad)."),
+        _CVE_ENT,
+        ("cve_mun", "text", "Clave del municipio dentro de la entidad, 3 caracteres."),
+        ("nombre", "text", "Nombre oficial del municipio."),
+        ("es_real", "boolean", "Falso para EE998 (no especificado) y EE999 (otros municipios)."),
+    ]),
+    _table("warehouse", "dim_forma_explotacion", "Formas de explotación del art. 10 de la Ley General de trata.", [
+        ("codigo", "text", "Código canónico (EXPLOTACION_SEXUAL, …, NO_ESPECIFICADA, SIN_CLASIFICAR)."),
+        ("fraccion_art10", "text", "Fracción del art. 10 (I-XI); vacía para NO_ESPECIFICADA y SIN_CLASIFICAR."),
+        ("nombre", "text", "Nombre en la ley."),
+        ("categoria_unodc", "text", "Categoría UNODC GLOTIP."),
+    ]),
+    _table("warehouse", "fact_carpetas_trata", "Carpetas de investigación por trata de personas, por mes, "
+           "entidad y municipio, de ambas fuentes, con su linaje.", [
+        _PERIODO, _CVE_ENT, _CVEGEO, _NIVEL, _FUENTE, _METODOLOGIA,
+        ("carpetas", "bigint", "Carpetas iniciadas; nulo = el CIE dejó la celda en blanco (no reportado)."),
+        ("municipio_regla", "text", "Cómo se resolvió el municipio (codigo, exacta, normalizada, prefijo, "
+                                    "aproximada, vacio, ambigua, sin_resolver)."),
+        *LINEAGE, _CORTE, *RUN,
+    ]),
+    _table("warehouse", "fact_victimas_trata", "Víctimas de trata de personas por mes, entidad, municipio, forma "
+           "de explotación, sexo, edad y nacionalidad, con su linaje. Detalle completo: sólo para el pipeline.", [
+        _PERIODO, _CVE_ENT, _CVEGEO, _NIVEL, _FUENTE, _METODOLOGIA,
+        ("forma_explotacion", "text", "Código de dim_forma_explotacion."),
+        ("sexo", "text", "Mujer | Hombre | No identificado."),
+        ("grupo_edad", "text", "Menores de edad (0-17) | Adultos (18 y más) | No especificado."),
+        ("grupo_edad_detalle", "text", "Rango fino cuando la fuente lo tiene (2026: 0 a 12 años, …)."),
+        ("nacionalidad", "text", "Mexicana | Extranjera | No especificada."),
+        ("pais", "text", "País de origen cuando se indicó."),
+        ("victimas", "bigint", "Víctimas; nulo = el CIE dejó la celda en blanco (no reportado)."),
+        ("reglas", "text", "Qué regla del crosswalk clasificó cada dimensión."),
+        *LINEAGE, _CORTE, *RUN,
+    ]),
+    _table("warehouse", "reconciliacion", "CIE contra SESNSP por entidad, mes y medida (domain.md sección 5).", [
+        _PERIODO, _CVE_ENT, _MEDIDA, _VALOR_CIE, _VALOR_SESNSP, _DIFERENCIA, _ESTATUS, *RUN,
+    ]),
+    _table("warehouse", "reconciliacion_municipal", "CIE contra SESNSP por municipio, mes y medida.", [
+        _PERIODO, _CVE_ENT, ("cvegeo", "text", "Municipio (EE998 = no especificado)."), _MEDIDA,
+        _VALOR_CIE, _VALOR_SESNSP, _DIFERENCIA, _ESTATUS, *RUN,
+    ]),
+    _table("warehouse", "reconciliacion_forma", "Víctimas CIE contra SESNSP por forma de explotación "
+           "(desde 2026, donde el SESNSP publica formas).", [
+        _PERIODO, _CVE_ENT, ("forma_explotacion", "text", "Código de dim_forma_explotacion."),
+        _VALOR_CIE, _VALOR_SESNSP, _DIFERENCIA, _ESTATUS, *RUN,
+    ]),
+    _table("warehouse", "cie_estatus", "Una fila por entidad (siempre 32): instalación del CIE, sesiones, "
+           "acuerdos y SINTRA según su último reporte.", [
+        _CVE_ENT,
+        ("instalado", "boolean", "¿Está instalado el CIE? Nulo = desconocido (no ha reportado)."),
+        ("fecha_instalacion", "date", "Fecha de instalación."),
+        ("instrumento_juridico", "text", "Instrumento jurídico de creación."),
+        ("sesiones_ordinarias", "bigint", "Sesiones ordinarias celebradas."),
+        ("sesiones_extraordinarias", "bigint", "Sesiones extraordinarias celebradas."),
+        ("fecha_ultima_sesion", "date", "Fecha de la última sesión."),
+        ("acuerdos_total", "bigint", "Acuerdos registrados, sin los cancelados."),
+        ("acuerdos_cumplidos", "bigint", "Acuerdos con estatus Cumplido."),
+        ("usuarios_sintra_asignados", "bigint", "Usuarios de SINTRA asignados."),
+        ("usuarios_sintra_capacitados", "bigint", "Usuarios de SINTRA capacitados."),
+        ("fecha_primera_carga_sintra", "date", "Primera carga de información en SINTRA."),
+        ("ultimo_reporte", "date", "Último periodo que el CIE reportó (carpetas o víctimas)."),
+        ("archivo_origen", "text", "Reporte del que vienen los datos del comité."),
+        *RUN,
+    ]),
+    _table("warehouse", "cie_acuerdos", "Acuerdos de los CIE y su seguimiento.", [
+        _CVE_ENT,
+        ("id_acuerdo", "text", "Identificador del acuerdo que usa el CIE."),
+        ("fecha_sesion", "date", "Sesión en que se tomó."),
+        ("descripcion", "text", "Texto del acuerdo."),
+        ("responsable", "text", "Área o institución responsable."),
+        ("estatus", "text", "Cumplido | En proceso | Pendiente | Cancelado."),
+        ("fecha_compromiso", "date", "Fecha comprometida."),
+        *LINEAGE, *RUN,
+    ]),
+    _table("warehouse", "poblacion_estatal", "Población a mitad de año por entidad (CONAPO).", [
+        ("anio", "bigint", "Año."),
+        ("cve_ent", "text", "Entidad ('00' = nacional)."),
+        ("poblacion", "bigint", "Habitantes a mitad de año."),
+        ("archivo_origen", "text", "Archivo CONAPO."), ("archivo_sha256", "text", "sha256 del archivo."),
+        *RUN,
+    ]),
+    _table("warehouse", "cargas", "Una fila por refresco: qué se leyó y con qué versiones.", [
+        ("run_id", "text", "Ejecución de Dagster."),
+        ("iniciado", "timestamp", "Inicio de la publicación (UTC)."),
+        ("terminado", "timestamp", "Fin de la publicación (UTC)."),
+        ("archivos", "text", "JSON: archivos de entrada con su sha256 y tipo."),
+        ("corte", "date", "Último mes publicado por el SESNSP en los archivos leídos."),
+        ("versiones_crosswalk", "text", "JSON: versión de cada crosswalk."),
+        ("version_codigo", "text", "Versión de cies-pipeline."),
+        ("filas", "text", "JSON: filas escritas por tabla."),
+    ], append_only=True),
+    # -- quality --------------------------------------------------------------------------------
+    _table("quality", "cuarentena", "Una fila por celda que no pasó: la fila completa (CIE) o el mes (SESNSP) "
+           "queda fuera.", [
+        ("archivo_origen", "text", "Archivo."), ("hoja", "text", "Hoja."),
+        ("fila_origen", "bigint", "Fila como la muestra una hoja de cálculo."),
+        ("columna", "text", "Columna (como está escrita en el archivo)."),
+        ("valor", "text", "Valor encontrado (nunca un dato personal)."),
+        ("motivo", "text", "Por qué no se cargó."),
+        ("run_id", "text", "Ejecución de Dagster."),
+    ]),
+    _table("quality", "etiquetas_sin_mapeo", "Etiquetas que ningún crosswalk conoce; sus filas se cargan como "
+           "SIN_CLASIFICAR / EE998 / No identificado / No especificado.", [
+        ("archivo_origen", "text", "Archivo."), ("columna", "text", "Dimensión."),
+        ("etiqueta", "text", "Etiqueta tal como se escribió."), ("filas", "bigint", "Filas con esa etiqueta."),
+        ("run_id", "text", "Ejecución de Dagster."),
+    ]),
+    _table("quality", "archivos_rechazados", "Archivos u hojas que no se pudieron leer.", [
+        ("archivo_origen", "text", "Archivo."), ("hoja", "text", "Hoja (nula si es el archivo entero)."),
+        ("motivo", "text", "Por qué se rechazó."), ("run_id", "text", "Ejecución de Dagster."),
+    ]),
+    _table("quality", "columnas_rechazadas", "Columnas de datos personales rechazadas y columnas ocultas o "
+           "desconocidas ignoradas. Sus valores nunca se guardan.", [
+        ("archivo_origen", "text", "Archivo."), ("hoja", "text", "Hoja."),
+        ("columna", "text", "Encabezado de la columna."), ("motivo", "text", "dato_personal, columna_oculta, …"),
+        ("run_id", "text", "Ejecución de Dagster."),
+    ]),
+    _table("quality", "filas_excluidas", "Filas leídas que no son datos: totales, notas, encabezados repetidos, "
+           "reportes reemplazados, filas vacías o rotas.", [
+        ("archivo_origen", "text", "Archivo."), ("hoja", "text", "Hoja."),
+        ("fila_origen", "bigint", "Fila."), ("motivo", "text", "total, nota, encabezado_repetido, reemplazada, …"),
+        ("run_id", "text", "Ejecución de Dagster."),
+    ]),
+    _table("quality", "contabilidad_filas", "Por archivo y hoja: leidas = cargadas + en_cuarentena + excluidas.", [
+        ("archivo_origen", "text", "Archivo."), ("hoja", "text", "Hoja."),
+        ("leidas", "bigint", "Filas físicas no vacías debajo del encabezado."),
+        ("cargadas", "bigint", "Filas cargadas."), ("en_cuarentena", "bigint", "Filas en cuarentena."),
+        ("excluidas", "bigint", "Filas excluidas con motivo (incluye delitos fuera de alcance, contados)."),
+        ("run_id", "text", "Ejecución de Dagster."),
+    ]),
+]}
+
+WAREHOUSE_TABLES = [t for t in TABLES.values() if t.schema == "warehouse"]
+QUALITY_TABLES = [t for t in TABLES.values() if t.schema == "quality"]
+
+
+def table(qualified: str) -> Table:
+    return TABLES[qualified]
+
+
+def data_dictionary_markdown() -> str:
+    """The data dictionary page, generated from TABLES."""
+    lines = ["# Diccionario de datos del warehouse", "",
+             "Generado desde `cies_pipeline/warehouse/schema.py` (`cies-pipeline data-dictionary`). "
+             "No editar a mano.", ""]
+    for t in TABLES.values():
+        lines += [f"## `{t.qualified}`", "", t.description, "", "| columna | tipo | descripción |",
+                  "| --- | --- | --- |"]
+        lines += [f"| {c.name} | {c.type} | {c.description} |" for c in t.columns]
+        lines.append("")
+    return "\n".join(lines)
