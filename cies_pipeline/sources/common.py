@@ -62,6 +62,15 @@ def normalize_label(value: object) -> str:
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
+# Connecting words that carry no meaning in a header or sheet name ("Fecha de instalación").
+CONNECTING_WORDS = frozenset({"de", "del", "la", "el", "los", "las", "y"})
+
+
+def label_key(value: object) -> str:
+    """normalize_label without connecting words: the key headers and sheet names are matched on."""
+    return " ".join(w for w in normalize_label(value).split() if w not in CONNECTING_WORDS)
+
+
 @dataclass
 class SourceResult:
     """What a reader hands on. Frames are keyed by kind (e.g. 'carpetas', 'victimas')."""

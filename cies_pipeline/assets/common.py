@@ -1,0 +1,95 @@
+"""What the thin assets share: the data-directory resource, the clock, and metadata helpers."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pandas as pd
+
+from cies_pipeline.settings import TIMEZONE
+from cies_pipeline.sources.common import SourceResult
+
+
+class CiesResource(dg.ConfigurableResource):
+    """Where the inputs are (CIES_DATA_DIR) and the run's notion of 'today' (America/Mexico_City)."""
+
+    data_dir: str
+    reconciliacion_desde: str | None = None
+    # Fixed date (YYYY-MM-DD) for reproducible runs and tests; None = today in America/Mexico_City.
+    hoy: str | None = None
+
+    @property
+    def root(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def sesnsp_dir(self) -> Path:
+        return self.root / "sesnsp"
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.root / "reference"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.root / "inbox" / "state_reports"
+
+    @property
+    def gx_dir(self) -> Path:
+        return self.root / "gx"
+
+    def today(self) -> date:
+        if self.hoy:
+            return date.fromisoformat(self.hoy)
+        return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def _cell(value) -> str:
+    if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d") if value == value.normalize() else str(value)
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(frame: pd.DataFrame, limit: int = 10) -> str:
+    """A small Markdown table (Dagster renders it in the UI); at most `limit` rows."""
+    if frame is None or not len(frame.columns):
+        return "_(sin columnas)_"
+    head = frame.head(limit)
+    lines = ["| " + " | ".join(map(str, head.columns)) + " |", "|" + " --- |" * len(head.columns)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in head.itertuples(index=False)]
+    if len(frame) > limit:
+        lines.append(f"\n_{len(frame) - limit:,} filas más_")
+    if not len(frame):
+        lines.append("\n_(sin filas)_")
+    return "\n".join(lines)
+
+
+def preview(frame: pd.DataFrame, limit: int = 10) -> dg.MetadataValue:
+    return dg.MetadataValue.md(markdown_table(frame, limit))
+
+
+def source_metadata(result: SourceResult) -> dict:
+    """Row counts, quarantine, rejections and the files read (with sha256) of a reader's result."""
+    archivos = result.table("archivos")
+    meta = {
+        "archivos_leidos": len(archivos),
+        "archivos_rechazados": len(result.rechazados),
+        "filas_en_cuarentena": len({(r["archivo_origen"], r["hoja"], r["fila_origen"]) for r in result.cuarentena}),
+        "celdas_en_cuarentena": len(result.cuarentena),
+        "columnas_rechazadas": len(result.columnas_rechazadas),
+        "archivos": preview(archivos[["archivo_origen", "tipo", "archivo_sha256", "bytes"]]
+                            if len(archivos) else archivos, limit=50),
+    }
+    for kind, frame in result.frames.items():
+        meta[f"filas_{kind}"] = len(frame)
+    if result.rechazados:
+        meta["rechazados"] = preview(result.table("rechazados"), limit=20)
+    if result.cuarentena:
+        meta["cuarentena"] = preview(result.table("cuarentena"), limit=20)
+    if result.warnings:
+        meta["avisos"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in result.warnings[:50]))
+    return meta

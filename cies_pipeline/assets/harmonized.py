@@ -1,0 +1,136 @@
+"""Group `harmonized`: crosswalks applied, facts of both sources in one shape, reconciliation, CIE status."""
+
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+
+from cies_pipeline import governance
+from cies_pipeline.assets.common import CiesResource, preview
+from cies_pipeline.assets.staging import suite_check, suite_spec
+from cies_pipeline.harmonize.facts import (Harmonized, harmonize_cie_carpetas, harmonize_cie_victimas,
+                                           harmonize_sesnsp_carpetas, harmonize_sesnsp_victimas)
+from cies_pipeline.harmonize.municipalities import build_dim_municipio
+from cies_pipeline.harmonize.releases import latest_release
+from cies_pipeline.reconcile import reconciliacion as reconcile
+
+GROUP = "harmonized"
+
+
+def _key(name: str) -> dg.AssetKey:
+    return dg.AssetKey([GROUP, name])
+
+
+def _staged(name: str) -> dg.AssetIn:
+    return dg.AssetIn(key=dg.AssetKey(["staging", name]))
+
+
+@dg.asset(key=_key("dim_municipio"), group_name=GROUP, kinds={"pandas"},
+          ins={"municipios": _staged("municipios")})
+def dim_municipio(municipios: pd.DataFrame) -> dg.Output:
+    """Municipios del catálogo AGEEML más los pseudo-municipios EE998/EE999 de cada entidad."""
+    dim = build_dim_municipio(municipios)
+    return dg.Output(dim, metadata={"dagster/row_count": len(dim), "reales": int(dim["es_real"].sum()),
+                                    "preview": preview(dim)})
+
+
+def _merge(parts: list[Harmonized]) -> Harmonized:
+    frames = [p.frame for p in parts if len(p.frame)]
+    sin_mapeo = [p.sin_mapeo for p in parts if len(p.sin_mapeo)]
+    return Harmonized(
+        frame=pd.concat(frames, ignore_index=True) if frames else parts[0].frame,
+        sin_mapeo=pd.concat(sin_mapeo, ignore_index=True) if sin_mapeo else parts[0].sin_mapeo)
+
+
+def _unmapped_check(asset: dg.AssetKey, sin_mapeo: pd.DataFrame) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=asset, check_name="etiquetas_sin_mapeo", passed=sin_mapeo.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{len(sin_mapeo)} etiquetas que ningún crosswalk conoce (sus filas se cargan)",
+        metadata={"etiquetas": len(sin_mapeo),
+                  "filas": int(sin_mapeo["filas"].sum()) if len(sin_mapeo) else 0,
+                  "detalle": preview(sin_mapeo, limit=40)})
+
+
+def _fact_metadata(h: Harmonized, measure: str) -> dict:
+    f = h.frame
+    meta = {"dagster/row_count": len(f), "etiquetas_sin_mapeo": len(h.sin_mapeo), "preview": preview(f)}
+    for fuente in ("CIE", "SESNSP"):
+        sub = f[f["fuente"] == fuente] if len(f) else f
+        meta[f"filas_{fuente.lower()}"] = len(sub)
+        if len(sub):
+            meta[f"{measure}_{fuente.lower()}_nivel_{'municipal' if fuente == 'CIE' else 'estatal'}"] = int(
+                pd.to_numeric(sub[sub["nivel"] == ("municipal" if fuente == "CIE" else "estatal")][measure])
+                .sum())
+    return meta
+
+
+@dg.asset(key=_key("carpetas_trata"), group_name=GROUP, kinds={"pandas"},
+          ins={"cie": _staged("cie_carpetas"), "estatal": _staged("sesnsp_carpetas_estatal"),
+               "municipal": _staged("sesnsp_carpetas_municipal"), "dim": dg.AssetIn(key=_key("dim_municipio"))},
+          check_specs=[suite_spec(_key("carpetas_trata"), "fact_carpetas_trata"),
+                       dg.AssetCheckSpec("etiquetas_sin_mapeo", asset=_key("carpetas_trata"))])
+def carpetas_trata(cies: CiesResource, cie: pd.DataFrame, estatal: pd.DataFrame, municipal: pd.DataFrame,
+                   dim: pd.DataFrame):
+    """Carpetas de trata de ambas fuentes en un solo formato (municipio resuelto, última publicación SESNSP)."""
+    h = _merge([harmonize_cie_carpetas(cie, dim),
+                harmonize_sesnsp_carpetas(latest_release(estatal), latest_release(municipal))])
+    yield dg.Output(h, metadata=_fact_metadata(h, "carpetas"))
+    yield suite_check(_key("carpetas_trata"), "fact_carpetas_trata", h.frame, cies)
+    yield _unmapped_check(_key("carpetas_trata"), h.sin_mapeo)
+
+
+@dg.asset(key=_key("victimas_trata"), group_name=GROUP, kinds={"pandas"},
+          ins={"cie": _staged("cie_victimas"), "estatal": _staged("sesnsp_victimas_estatal"),
+               "dim": dg.AssetIn(key=_key("dim_municipio"))},
+          check_specs=[suite_spec(_key("victimas_trata"), "fact_victimas_trata"),
+                       dg.AssetCheckSpec("etiquetas_sin_mapeo", asset=_key("victimas_trata"))])
+def victimas_trata(cies: CiesResource, cie: pd.DataFrame, estatal: pd.DataFrame, dim: pd.DataFrame):
+    """Víctimas de trata de ambas fuentes, con forma de explotación, sexo, edad y nacionalidad canónicos."""
+    h = _merge([harmonize_cie_victimas(cie, dim), harmonize_sesnsp_victimas(latest_release(estatal))])
+    yield dg.Output(h, metadata=_fact_metadata(h, "victimas"))
+    yield suite_check(_key("victimas_trata"), "fact_victimas_trata", h.frame, cies)
+    yield _unmapped_check(_key("victimas_trata"), h.sin_mapeo)
+
+
+@dg.asset(key=_key("reconciliacion"), group_name=GROUP, kinds={"pandas"},
+          ins={"carpetas": dg.AssetIn(key=_key("carpetas_trata")),
+               "victimas": dg.AssetIn(key=_key("victimas_trata"))},
+          check_specs=[suite_spec(_key("reconciliacion"), "reconciliacion"),
+                       suite_spec(_key("reconciliacion"), "reconciliacion_municipal")])
+def reconciliacion(cies: CiesResource, carpetas: Harmonized, victimas: Harmonized):
+    """CIE contra SESNSP por entidad, municipio y forma de explotación (domain.md sección 5)."""
+    tables = reconcile(carpetas.frame, victimas.frame, cies.reconciliacion_desde)
+    estatal = tables["reconciliacion"]
+    counts = estatal["estatus"].value_counts().to_dict() if len(estatal) else {}
+    yield dg.Output(tables, metadata={
+        "dagster/row_count": len(estatal), "filas_municipal": len(tables["reconciliacion_municipal"]),
+        "filas_forma": len(tables["reconciliacion_forma"]),
+        **{f"estatus_{k}": int(v) for k, v in counts.items()},
+        "discrepancias": preview(estatal[estatal["estatus"] == "discrepa"] if len(estatal) else estatal, 20)})
+    yield suite_check(_key("reconciliacion"), "reconciliacion", estatal, cies)
+    yield suite_check(_key("reconciliacion"), "reconciliacion_municipal", tables["reconciliacion_municipal"], cies)
+
+
+@dataclass
+class Gobernanza:
+    cie_estatus: pd.DataFrame
+    cie_acuerdos: pd.DataFrame
+
+
+@dg.asset(key=_key("gobernanza_cie"), group_name=GROUP, kinds={"pandas"},
+          ins={"comite": _staged("cie_comite"), "acuerdos": _staged("cie_acuerdos"),
+               "carpetas": _staged("cie_carpetas"), "victimas": _staged("cie_victimas")})
+def gobernanza_cie(comite: pd.DataFrame, acuerdos: pd.DataFrame, carpetas: pd.DataFrame,
+                   victimas: pd.DataFrame) -> dg.Output:
+    """Estatus de cada CIE (siempre 32 entidades) y sus acuerdos: los compromisos de 2023."""
+    estatus = governance.cie_estatus(comite, acuerdos, [carpetas, victimas])
+    value = Gobernanza(cie_estatus=estatus, cie_acuerdos=acuerdos)
+    return dg.Output(value, metadata={
+        "dagster/row_count": len(estatus),
+        "instalados": int(estatus["instalado"].fillna(False).sum()),
+        "sin_informacion": int(estatus["instalado"].isna().sum()),
+        "acuerdos": len(acuerdos), "preview": preview(estatus, 32)})
+
+
+ASSETS = [dim_municipio, carpetas_trata, victimas_trata, reconciliacion, gobernanza_cie]

@@ -1,0 +1,71 @@
+"""Group `ingest`: read each source folder by content into a SourceResult, with its row accounting checks."""
+
+from collections.abc import Callable
+
+import dagster as dg
+import pandas as pd
+
+from cies_pipeline.assets.common import CiesResource, preview, source_metadata
+from cies_pipeline.sources.common import SourceResult
+from cies_pipeline.sources.reference import read_reference_dir
+from cies_pipeline.sources.sesnsp import read_sesnsp_dir
+from cies_pipeline.sources.state_reports import read_state_reports
+
+GROUP = "ingest"
+
+
+def accounting_check(result: SourceResult) -> dg.AssetCheckResult:
+    """Every row read is loaded, quarantined or excluded with a reason: a reader must never lose rows."""
+    table = result.contabilidad()
+    balance = table["leidas"] - table["cargadas"] - table["en_cuarentena"] - table["excluidas"]
+    broken = table[balance != 0]
+    return dg.AssetCheckResult(
+        check_name="contabilidad_filas", passed=bool(broken.empty), severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"archivos_hojas": len(table), "descuadres": len(broken),
+                  "leidas": int(table["leidas"].sum()), "cargadas": int(table["cargadas"].sum()),
+                  "en_cuarentena": int(table["en_cuarentena"].sum()), "excluidas": int(table["excluidas"].sum()),
+                  "detalle": preview(broken if len(broken) else table, limit=40)})
+
+
+def listing_check(name: str, frame: pd.DataFrame, what: str) -> dg.AssetCheckResult:
+    """A warning that lists what a person should look at (rejected files, quarantined cells, …)."""
+    return dg.AssetCheckResult(check_name=name, passed=frame.empty, severity=dg.AssetCheckSeverity.WARN,
+                               description=f"{len(frame)} {what}",
+                               metadata={"filas": len(frame), "detalle": preview(frame, limit=40)})
+
+
+def _source_asset(name: str, description: str, read: Callable[[CiesResource], SourceResult],
+                  kinds: set[str]) -> dg.AssetsDefinition:
+    key = dg.AssetKey([GROUP, name])
+    checks = [
+        dg.AssetCheckSpec("contabilidad_filas", asset=key, blocking=True,
+                          description="leídas = cargadas + en cuarentena + excluidas, por archivo y hoja"),
+        dg.AssetCheckSpec("archivos_rechazados", asset=key, description="archivos u hojas ilegibles"),
+        dg.AssetCheckSpec("cuarentena", asset=key, description="celdas que no pasaron la validación"),
+        dg.AssetCheckSpec("columnas_rechazadas", asset=key,
+                          description="datos personales rechazados y columnas ocultas o desconocidas"),
+    ]
+
+    @dg.asset(key=key, group_name=GROUP, description=description, kinds=kinds, check_specs=checks)
+    def _asset(context: dg.AssetExecutionContext, cies: CiesResource):
+        result = read(cies)
+        yield dg.Output(result, metadata=source_metadata(result))
+        yield accounting_check(result)
+        yield listing_check("archivos_rechazados", result.table("rechazados"), "archivos u hojas rechazados")
+        yield listing_check("cuarentena", result.table("cuarentena"), "celdas en cuarentena")
+        yield listing_check("columnas_rechazadas", result.table("columnas_rechazadas"), "columnas rechazadas")
+
+    return _asset
+
+
+reportes_cie = _source_asset(
+    "reportes_cie", "Reportes de los CIE estatales en inbox/state_reports (xlsx o juegos de CSV), leídos por "
+    "contenido.", lambda cies: read_state_reports(cies.inbox_dir, cies.today()), {"excel", "csv"})
+sesnsp = _source_asset(
+    "sesnsp", "Datos abiertos del SESNSP (delitos y víctimas estatales, delitos municipales): filas de trata.",
+    lambda cies: read_sesnsp_dir(cies.sesnsp_dir), {"csv"})
+referencia = _source_asset(
+    "referencia", "Catálogo AGEEML de INEGI y población estatal de CONAPO.",
+    lambda cies: read_reference_dir(cies.reference_dir), {"csv"})
+
+ASSETS = [reportes_cie, sesnsp, referencia]

@@ -1,0 +1,71 @@
+"""Group `staging`: one asset per staged frame (canonical columns + lineage), each checked by its GX suite."""
+
+import dagster as dg
+import pandas as pd
+
+from cies_pipeline.assets.common import CiesResource, preview
+from cies_pipeline.quality.gx import validate_frame
+from cies_pipeline.quality.suites import SUITES
+from cies_pipeline.sources.common import SourceResult
+
+GROUP = "staging"
+
+
+def suite_check(asset: dg.AssetKey, suite: str, frame: pd.DataFrame, cies: CiesResource) -> dg.AssetCheckResult:
+    """Run a GX suite on a frame and report it as this asset's check (ERROR if the suite is blocking)."""
+    outcome = validate_frame(frame, suite, cies.today(), cies.gx_dir)
+    severity = dg.AssetCheckSeverity.ERROR if SUITES[suite].blocking else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(asset_key=asset, check_name=f"gx_{suite}", passed=bool(outcome.success),
+                               severity=severity, metadata=outcome.metadata())
+
+
+def suite_spec(asset: dg.AssetKey, suite: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(f"gx_{suite}", asset=asset, blocking=SUITES[suite].blocking,
+                             description=SUITES[suite].description)
+
+
+def _staging(source: str, frames: dict[str, tuple[str, str | None, str]]) -> dg.AssetsDefinition:
+    """frames: output name -> (SourceResult frame kind, GX suite or None, description)."""
+    keys = {name: dg.AssetKey([GROUP, name]) for name in frames}
+    outs = {name: dg.AssetOut(key=keys[name], description=desc, kinds={"pandas"}, group_name=GROUP,
+                              is_required=True)
+            for name, (_, _, desc) in frames.items()}
+    checks = [suite_spec(keys[name], suite) for name, (_, suite, _) in frames.items() if suite]
+
+    @dg.multi_asset(name=f"staging_{source}", outs=outs, check_specs=checks,
+                    ins={"result": dg.AssetIn(key=dg.AssetKey(["ingest", source]))})
+    def _assets(context: dg.AssetExecutionContext, cies: CiesResource, result: SourceResult):
+        for name, (kind, suite, _) in frames.items():
+            frame = result.frames.get(kind, pd.DataFrame())
+            meta = {"dagster/row_count": len(frame), "preview": preview(frame)}
+            if "archivo_origen" in frame:
+                meta["archivos"] = int(frame["archivo_origen"].nunique())
+            yield dg.Output(frame, output_name=name, metadata=meta)
+            if suite:
+                yield suite_check(keys[name], suite, frame, cies)
+
+    return _assets
+
+
+staging_cie = _staging("reportes_cie", {
+    "cie_carpetas": ("carpetas", "cie_carpetas", "Carpetas de trata reportadas por los CIE, una fila por fila "
+                     "del reporte."),
+    "cie_victimas": ("victimas", "cie_victimas", "Víctimas de trata reportadas por los CIE, con etiquetas tal "
+                     "como se escribieron."),
+    "cie_comite": ("comite", "cie_comite", "Instalación, sesiones y SINTRA de cada CIE."),
+    "cie_acuerdos": ("acuerdos", "cie_acuerdos", "Acuerdos de los CIE y su estatus."),
+})
+staging_sesnsp = _staging("sesnsp", {
+    "sesnsp_carpetas_estatal": ("sesnsp_carpetas_estatal", "sesnsp_carpetas_estatal",
+                                "Carpetas de trata por entidad y mes (SESNSP, formato largo)."),
+    "sesnsp_victimas_estatal": ("sesnsp_victimas_estatal", "sesnsp_victimas_estatal",
+                                "Víctimas de trata por entidad, mes, sexo y edad (SESNSP)."),
+    "sesnsp_carpetas_municipal": ("sesnsp_carpetas_municipal", "sesnsp_carpetas_municipal",
+                                  "Carpetas de trata por municipio y mes (SESNSP)."),
+})
+staging_referencia = _staging("referencia", {
+    "municipios": ("municipios", "ageeml", "Catálogo de municipios AGEEML (INEGI)."),
+    "poblacion_estatal": ("poblacion_estatal", None, "Población a mitad de año por entidad (CONAPO)."),
+})
+
+ASSETS = [staging_cie, staging_sesnsp, staging_referencia]

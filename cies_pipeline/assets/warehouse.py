@@ -1,0 +1,144 @@
+"""Groups `warehouse` and `quality`: every table of a refresh published in one transaction.
+
+One multi-asset writes them all so that analysts never see a half-refreshed warehouse: each table is still
+its own asset in the UI (named like the table, with its column schema and row count).
+"""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import pandas as pd
+
+import cies_pipeline
+from cies_pipeline.assets.common import preview
+from cies_pipeline.assets.harmonized import Gobernanza
+from cies_pipeline.harmonize.categories import dim_forma_explotacion
+from cies_pipeline.harmonize.crosswalks import crosswalk_versions, entidades
+from cies_pipeline.harmonize.facts import Harmonized
+from cies_pipeline.sources.common import SourceResult
+from cies_pipeline.warehouse.resource import WarehouseResource, dumps
+from cies_pipeline.warehouse.schema import TABLES, Table
+
+
+def _column_schema(t: Table) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.description) for c in t.columns])
+
+
+# Which upstream asset each published table comes from (the lineage the UI draws).
+_INGEST = [["ingest", "reportes_cie"], ["ingest", "sesnsp"], ["ingest", "referencia"]]
+_UPSTREAM = {
+    "warehouse.dim_entidad": [],
+    "warehouse.dim_municipio": [["harmonized", "dim_municipio"]],
+    "warehouse.dim_forma_explotacion": [],
+    "warehouse.fact_carpetas_trata": [["harmonized", "carpetas_trata"]],
+    "warehouse.fact_victimas_trata": [["harmonized", "victimas_trata"]],
+    "warehouse.reconciliacion": [["harmonized", "reconciliacion"]],
+    "warehouse.reconciliacion_municipal": [["harmonized", "reconciliacion"]],
+    "warehouse.reconciliacion_forma": [["harmonized", "reconciliacion"]],
+    "warehouse.cie_estatus": [["harmonized", "gobernanza_cie"]],
+    "warehouse.cie_acuerdos": [["harmonized", "gobernanza_cie"]],
+    "warehouse.poblacion_estatal": [["staging", "poblacion_estatal"]],
+    "warehouse.cargas": _INGEST,
+    "quality.cuarentena": _INGEST,
+    "quality.archivos_rechazados": _INGEST,
+    "quality.columnas_rechazadas": _INGEST,
+    "quality.filas_excluidas": _INGEST,
+    "quality.contabilidad_filas": _INGEST,
+    "quality.etiquetas_sin_mapeo": [["harmonized", "carpetas_trata"], ["harmonized", "victimas_trata"]],
+}
+
+
+def _spec(t: Table, kinds: set[str]) -> dg.AssetSpec:
+    return dg.AssetSpec(key=dg.AssetKey([t.schema, t.name]), group_name=t.schema, description=t.description,
+                        kinds=kinds, deps=[dg.AssetKey(k) for k in _UPSTREAM[t.qualified]],
+                        metadata={"dagster/column_schema": _column_schema(t), "dagster/table_name": t.qualified})
+
+
+def _records(results: list[SourceResult], name: str) -> pd.DataFrame:
+    frames = [r.table(name) for r in results]
+    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+
+
+def quality_tables(results: list[SourceResult], sin_mapeo: list[pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    contabilidad = [r.contabilidad() for r in results]
+    unmapped = [f for f in sin_mapeo if len(f)]
+    return {
+        "quality.cuarentena": _records(results, "cuarentena"),
+        "quality.archivos_rechazados": _records(results, "rechazados"),
+        "quality.columnas_rechazadas": _records(results, "columnas_rechazadas"),
+        "quality.filas_excluidas": _records(results, "excluidas"),
+        "quality.contabilidad_filas": pd.concat(contabilidad, ignore_index=True),
+        "quality.etiquetas_sin_mapeo": pd.concat(unmapped, ignore_index=True) if unmapped
+        else pd.DataFrame(columns=["archivo_origen", "columna", "etiqueta", "filas"]),
+    }
+
+
+def build_publish_asset(dialect: str) -> dg.AssetsDefinition:
+    kinds = {dialect}
+    specs = [_spec(t, kinds) for t in TABLES.values()]
+    cargas_key = dg.AssetKey(["warehouse", "cargas"])
+
+    @dg.multi_asset(
+        name="publicar_warehouse", specs=specs, can_subset=False,
+        ins={"reportes": dg.AssetIn(key=dg.AssetKey(["ingest", "reportes_cie"])),
+             "sesnsp": dg.AssetIn(key=dg.AssetKey(["ingest", "sesnsp"])),
+             "referencia": dg.AssetIn(key=dg.AssetKey(["ingest", "referencia"])),
+             "dim_municipio": dg.AssetIn(key=dg.AssetKey(["harmonized", "dim_municipio"])),
+             "carpetas": dg.AssetIn(key=dg.AssetKey(["harmonized", "carpetas_trata"])),
+             "victimas": dg.AssetIn(key=dg.AssetKey(["harmonized", "victimas_trata"])),
+             "reconciliacion": dg.AssetIn(key=dg.AssetKey(["harmonized", "reconciliacion"])),
+             "gobernanza": dg.AssetIn(key=dg.AssetKey(["harmonized", "gobernanza_cie"])),
+             "poblacion": dg.AssetIn(key=dg.AssetKey(["staging", "poblacion_estatal"]))},
+        check_specs=[dg.AssetCheckSpec("tablas_publicadas", asset=cargas_key,
+                                       description="lo que quedó en la base es lo que se quiso escribir")],
+    )
+    def publicar_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                           reportes: SourceResult, sesnsp: SourceResult, referencia: SourceResult,
+                           dim_municipio: pd.DataFrame, carpetas: Harmonized, victimas: Harmonized,
+                           reconciliacion: dict, gobernanza: Gobernanza, poblacion: pd.DataFrame):
+        """Publica todas las tablas de warehouse y quality en una sola transacción."""
+        started = datetime.now(timezone.utc)
+        results = [reportes, sesnsp, referencia]
+        archivos = pd.concat([r.table("archivos") for r in results], ignore_index=True)
+        cortes = pd.concat([f["corte"] for f in sesnsp.frames.values() if len(f) and "corte" in f]
+                           or [pd.Series(dtype="datetime64[ns]")])
+        frames = {
+            "warehouse.dim_entidad": entidades(),
+            "warehouse.dim_municipio": dim_municipio,
+            "warehouse.dim_forma_explotacion": dim_forma_explotacion(),
+            "warehouse.fact_carpetas_trata": carpetas.frame,
+            "warehouse.fact_victimas_trata": victimas.frame,
+            "warehouse.reconciliacion": reconciliacion["reconciliacion"],
+            "warehouse.reconciliacion_municipal": reconciliacion["reconciliacion_municipal"],
+            "warehouse.reconciliacion_forma": reconciliacion["reconciliacion_forma"],
+            "warehouse.cie_estatus": gobernanza.cie_estatus,
+            "warehouse.cie_acuerdos": gobernanza.cie_acuerdos,
+            "warehouse.poblacion_estatal": poblacion,
+            **quality_tables(results, [carpetas.sin_mapeo, victimas.sin_mapeo]),
+        }
+        written = {name: len(frame) for name, frame in frames.items()}
+        frames["warehouse.cargas"] = pd.DataFrame([{
+            "run_id": context.run_id, "iniciado": started,
+            "terminado": datetime.now(timezone.utc),
+            "archivos": dumps(archivos[["archivo_origen", "archivo_sha256", "tipo"]].to_dict("records")),
+            "corte": cortes.max() if len(cortes) else None,
+            "versiones_crosswalk": dumps(crosswalk_versions()),
+            "version_codigo": cies_pipeline.__version__,
+            "filas": dumps(written),
+        }])
+        wh = warehouse.get()
+        wh.publish(frames, run_id=context.run_id, loaded_at=started)
+        context.log.info(f"published {len(frames)} tables to {wh.dialect}: {sum(written.values()):,} rows")
+        for name, frame in frames.items():
+            t = TABLES[name]
+            yield dg.MaterializeResult(asset_key=dg.AssetKey([t.schema, t.name]), metadata={
+                "dagster/row_count": len(frame), "preview": preview(frame, 5)})
+        # The check reads back what is now in the database.
+        counts = wh.table_counts()
+        expected = {name: len(frame) for name, frame in frames.items() if not TABLES[name].append_only}
+        wrong = {name: (n, counts.get(name)) for name, n in expected.items() if counts.get(name) != n}
+        yield dg.AssetCheckResult(
+            asset_key=cargas_key, check_name="tablas_publicadas", passed=not wrong,
+            metadata={"tablas": len(expected), "diferencias": dumps(wrong)})
+
+    return publicar_warehouse

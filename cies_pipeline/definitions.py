@@ -1,0 +1,29 @@
+"""Assembles the code location: assets by group, checks, the refresh job, schedule, sensor, resources."""
+from __future__ import annotations
+
+import dagster as dg
+
+from cies_pipeline.assets import harmonized, ingest, staging
+from cies_pipeline.assets.common import CiesResource
+from cies_pipeline.assets.warehouse import build_publish_asset
+from cies_pipeline.automation import inbox_sensor, nightly_refresh, refresh_job
+from cies_pipeline.settings import Settings, get_settings
+from cies_pipeline.warehouse.resource import Warehouse, WarehouseResource
+
+
+def build_definitions(settings: Settings, hoy: str | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*ingest.ASSETS, *staging.ASSETS, *harmonized.ASSETS,
+                build_publish_asset(Warehouse(settings.warehouse_url).dialect)],
+        jobs=[refresh_job],
+        schedules=[nightly_refresh],
+        sensors=[inbox_sensor],
+        resources={
+            "cies": CiesResource(data_dir=str(settings.data_dir),
+                                 reconciliacion_desde=settings.reconciliacion_desde, hoy=hoy),
+            "warehouse": WarehouseResource(url=settings.warehouse_url),
+        },
+    )
+
+
+defs = build_definitions(get_settings())

@@ -1,0 +1,265 @@
+"""Runs an expectation suite (quality.suites) on a DataFrame and turns GX's result into a check outcome.
+
+One GX context per context root per process: `context_root=None` is an in-memory (ephemeral) context,
+for tests; a folder is a file context whose Data Docs are rebuilt on every validation, so a person can
+open `<context_root>/uncommitted/data_docs/local_site/index.html` (the ephemeral context would write them
+to a fresh temporary folder per process). The caller's frame is never changed: helper `chk_*` columns
+are added to a shallow copy.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+os.environ["GX_ANALYTICS_ENABLED"] = "False"
+
+import threading  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import date, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import unquote, urlparse  # noqa: E402
+
+import great_expectations as gx  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from great_expectations.checkpoint import UpdateDataDocsAction  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+
+from cies_pipeline.quality.suites import SUITES  # noqa: E402
+
+DATASOURCE = "cies"
+BATCH_DEFINITION = "frame_completo"
+MAX_EXAMPLES = 10
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
+# kwargs that say where an expectation looks, not what it expects: shown as the column, not repeated
+_WHERE_KWARGS = {"column", "column_list", "column_A", "column_B", "batch_id", "result_format",
+                 "catch_exceptions", "include_config", "meta", "notes", "row_condition",
+                 "condition_parser"}
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    success: bool
+    evaluated: int  # expectations evaluated
+    failed: list[dict] = field(default_factory=list)
+    data_docs: str | None = None  # this validation's Data Docs page (file context only)
+
+    def metadata(self) -> dict:
+        """JSON-safe metadata for a Dagster asset check: counts, a markdown table of failures, Data Docs."""
+        meta: dict[str, Any] = {"suite": self.suite, "success": self.success, "evaluated": self.evaluated,
+                                "failed": len(self.failed), "failures": failures_markdown(self.failed)}
+        if self.data_docs:
+            meta["data_docs"] = self.data_docs
+        return meta
+
+
+def failures_markdown(failed: list[dict]) -> str:
+    if not failed:
+        return ""
+    lines = ["| expectation | column | unexpected | examples | kwargs |", "| --- | --- | --- | --- | --- |"]
+    for f in failed:
+        unexpected = f.get("unexpected_count")
+        if unexpected is None:
+            unexpected = f.get("exception") or f"observed: {f.get('observed_value')}"
+        cells = [f["expectation"], f["column"], str(unexpected), "; ".join(f["partial_unexpected_list"]),
+                 f["kwargs"]]
+        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+# -- contexts -----------------------------------------------------------------------------------------
+_CONTEXTS: dict[str | None, Any] = {}
+_LOCK = threading.RLock()
+
+
+def get_context(context_root: Path | None = None) -> Any:
+    """The process's GX context for `context_root` (None: ephemeral), created quiet on first use."""
+    key = None if context_root is None else str(Path(context_root).absolute())
+    with _LOCK:
+        context = _CONTEXTS.get(key)
+        if context is None:
+            if key is None:
+                context = gx.get_context(mode="ephemeral")
+            else:
+                Path(key).mkdir(parents=True, exist_ok=True)
+                context = gx.get_context(mode="file", context_root_dir=key)
+            # both are read by GX from the context's variables; a file context keeps them in its yml
+            context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+            context.config.analytics_enabled = False
+            if key is not None:
+                context.variables.save()
+            _CONTEXTS[key] = context
+        return context
+
+
+def _batch_definition(context: Any, asset_name: str) -> Any:
+    try:
+        datasource = context.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError, LookupError, gx.exceptions.DataContextError):
+        datasource = context.data_sources.add_pandas(DATASOURCE)
+    try:
+        asset = datasource.get_asset(asset_name)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(asset_name)
+    try:
+        return asset.get_batch_definition(BATCH_DEFINITION)
+    except (KeyError, LookupError, ValueError):
+        return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+
+
+# -- validation ---------------------------------------------------------------------------------------
+def validate_frame(frame: pd.DataFrame, suite: str, today: date,
+                   context_root: Path | None = None) -> SuiteOutcome:
+    """Validate `frame` against the suite `suite` (a key of SUITES) as of `today` (Mexico City date).
+
+    `context_root` None validates in memory; a folder uses (and creates) a file context there and
+    rebuilds its Data Docs. An empty frame validates like any other.
+    """
+    if suite not in SUITES:
+        raise ValueError(f"suite desconocida '{suite}'; se esperaba una de: {', '.join(sorted(SUITES))}")
+    spec = SUITES[suite]
+    data = _for_validation(frame)
+    if spec.derive is not None:
+        data = data.assign(**spec.derive(frame))
+    context = get_context(context_root)
+    with _LOCK:
+        batch_definition, gx_suite, checkpoint = _prepared(context, context_root, suite, today)
+        if checkpoint is None:
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+            result, docs = batch.validate(gx_suite, result_format=RESULT_FORMAT), None
+        else:
+            result, docs = _run_checkpoint(context, checkpoint, data)
+    return SuiteOutcome(suite=suite, success=bool(result.success), evaluated=len(result.results),
+                        failed=[_failure(r) for r in result.results if not r.success], data_docs=docs)
+
+
+def _for_validation(frame: pd.DataFrame) -> pd.DataFrame:
+    """A shallow copy GX can validate fast, with the same values and dtype kinds.
+
+    GX's pandas range check is vectorised only for datetime64[ns] and numpy numbers; pandas 3 makes
+    datetime64[us] and readers use Int64, which GX then compares value by value (seconds per 300k rows).
+    """
+    data = frame.copy(deep=False)  # GX and our chk_* columns never touch the caller's frame
+    for column, dtype in frame.dtypes.items():
+        if isinstance(dtype, np.dtype) and dtype.kind == "M" and dtype != np.dtype("datetime64[ns]"):
+            try:
+                data[column] = frame[column].astype("datetime64[ns]")
+            except (OverflowError, ValueError):  # a date beyond 1677-2262: let GX compare it as is
+                pass
+        elif isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype) \
+                and not frame[column].hasnans:
+            data[column] = frame[column].astype(dtype.numpy_dtype)
+    return data
+
+
+# (context root, suite) -> (first of the month it was built for, batch definition, suite, checkpoint)
+_PREPARED: dict[tuple[str | None, str], tuple[date, Any, Any, Any]] = {}
+
+
+def _prepared(context: Any, context_root: Path | None, name: str, today: date) -> tuple[Any, Any, Any]:
+    """Batch definition, GX suite and (file context only) checkpoint for `name` as of `today`.
+
+    Built once per month and context: storing a suite, validation definition or checkpoint compares
+    every expectation with the stored ones (about half a second for the larger suites), and a suite
+    only changes when the month does.
+    """
+    key = (None if context_root is None else str(Path(context_root).absolute()), name)
+    month = today.replace(day=1)
+    cached = _PREPARED.get(key)
+    if cached is None or cached[0] != month:
+        batch_definition = _batch_definition(context, name)
+        gx_suite = context.suites.add_or_update(
+            gx.ExpectationSuite(name=name, expectations=SUITES[name].build(today)))
+        checkpoint = None
+        if context_root is not None:
+            definition = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite))
+            checkpoint = context.checkpoints.add_or_update(
+                gx.Checkpoint(name=name, validation_definitions=[definition], result_format=RESULT_FORMAT,
+                              actions=[UpdateDataDocsAction(name="data_docs")]))
+        cached = (month, batch_definition, gx_suite, checkpoint)
+        _PREPARED[key] = cached
+    return cached[1], cached[2], cached[3]
+
+
+def _run_checkpoint(context: Any, checkpoint: Any, data: pd.DataFrame) -> tuple[Any, str | None]:
+    checkpoint_result = checkpoint.run(batch_parameters={"dataframe": data})
+    identifier, result = next(iter(checkpoint_result.run_results.items()))
+    urls = context.get_docs_sites_urls(resource_identifier=identifier) or context.get_docs_sites_urls()
+    docs = None
+    for site in urls:
+        url = site.get("site_url")
+        if url:
+            docs = unquote(urlparse(url).path) if url.startswith("file:") else url
+            break
+    return result, docs
+
+
+def _failure(r: Any) -> dict:
+    config = r.expectation_config
+    kwargs = dict(config.kwargs)
+    if "column" in kwargs:
+        columns = [kwargs["column"]]
+    elif "column_list" in kwargs:
+        columns = list(kwargs["column_list"])
+    else:
+        columns = [kwargs[k] for k in ("column_A", "column_B") if k in kwargs]
+    result = r.result or {}
+    failure: dict[str, Any] = {
+        "expectation": config.type,
+        "column": ", ".join(str(c) for c in columns),
+        "unexpected_count": None if result.get("unexpected_count") is None
+        else int(result["unexpected_count"]),
+        "partial_unexpected_list": [_text(v) for v in (result.get("partial_unexpected_list") or [])
+                                    [:MAX_EXAMPLES]],
+        "kwargs": ", ".join(f"{k}={_short(_text(v))}" for k, v in sorted(kwargs.items())
+                            if k not in _WHERE_KWARGS and v is not None),
+    }
+    if result.get("observed_value") is not None:
+        failure["observed_value"] = _text(result["observed_value"])
+    message = _exception_message(r.exception_info)
+    if message:
+        failure["exception"] = message
+    return failure
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports exceptions either flat or keyed by metric id; return the first message."""
+    if not info:
+        return None
+    if isinstance(info, dict) and "raised_exception" in info:
+        return info.get("exception_message") if info.get("raised_exception") else None
+    if isinstance(info, dict):
+        for value in info.values():
+            message = _exception_message(value if isinstance(value, dict) else getattr(value, "to_json_dict",
+                                                                                       lambda: {})())
+            if message:
+                return message
+    return None
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _text(value: Any) -> str:
+    """A value as a person reads it: dates as ISO, pairs as (a, b), missing as 'nulo'."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_text(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_text(v) for v in value) + ")"
+    if isinstance(value, np.datetime64):  # .item() of a nanosecond datetime64 is a bare int
+        value = pd.Timestamp(value)
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return "nulo"
+    if isinstance(value, datetime):
+        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,428 @@
+"""The GX suites and the runner: for each suite a literal frame that passes and one that fails for a
+stated reason (asserting the exact failing expectations and their unexpected values), Data Docs in a
+file context, empty frames, metadata, and that the caller's frame is never touched."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from cies_pipeline.quality import gx as runner
+from cies_pipeline.quality.gx import SuiteOutcome, validate_frame
+from cies_pipeline.quality.suites import SUITES, dtype_is_kind, mexico_today
+
+# The current month (November 2026) counts as future: October 2026 is the last valid period.
+TODAY = date(2026, 11, 15)
+SHA = "ab" * 32
+SHA2 = "cd" * 32
+
+
+def ts(*values: str | None) -> pd.Series:
+    return pd.Series(pd.to_datetime(list(values)))
+
+
+def ints(*values: int | None) -> pd.Series:
+    return pd.Series(pd.array(list(values), dtype="Int64"))
+
+
+def failures(outcome: SuiteOutcome) -> set[tuple]:
+    """(expectation type, column(s), unexpected values) of every failed expectation."""
+    return {(f["expectation"], f["column"], tuple(f["partial_unexpected_list"])) for f in outcome.failed}
+
+
+def check(frame: pd.DataFrame, suite: str) -> SuiteOutcome:
+    return validate_frame(frame, suite, TODAY)
+
+
+# -- literal frames that pass ---------------------------------------------------------------------------
+def cie_carpetas() -> pd.DataFrame:
+    # two rows with the same key are separate records in a CIE report (allowed); a blank count is <NA>
+    return pd.DataFrame({
+        "archivo_origen": ["jal/JAL_2026.xlsx"] * 3, "archivo_sha256": [SHA] * 3, "hoja": ["Carpetas"] * 3,
+        "fila_origen": [4, 5, 6], "reporte": ["jal/JAL_2026.xlsx"] * 3,
+        "periodo": ts("2015-01-01", "2026-10-01", "2026-10-01"), "cve_ent": ["14", "14", "14"],
+        "municipio": ["Guadalajara", None, "Guadalajara"], "carpetas": ints(3, None, 100)})
+
+
+def cie_victimas() -> pd.DataFrame:
+    return pd.DataFrame({
+        "archivo_origen": ["oax_2026_victimas.csv"] * 2, "archivo_sha256": [SHA] * 2, "hoja": ["victimas"] * 2,
+        "fila_origen": [2, 3], "reporte": ["oax_2026"] * 2, "periodo": ts("2026-01-01", "2026-02-01"),
+        "cve_ent": ["20", "20"], "municipio": ["20208", "Oaxaca de Juárez"],
+        "forma_explotacion": ["explotación sexual", None], "sexo": ["F", "M"], "grupo_edad": ["15", "NNA"],
+        "nacionalidad": ["Guatemala", "mexicana"], "victimas": ints(1, None)})
+
+
+def cie_comite() -> pd.DataFrame:
+    return pd.DataFrame({
+        "archivo_origen": ["jal.xlsx", "oax.xlsx"], "archivo_sha256": [SHA, SHA2], "hoja": ["Comité", "CIE"],
+        "fila_origen": [2, 2], "reporte": ["jal.xlsx", "oax.xlsx"], "cve_ent": ["14", "20"],
+        "instalado": pd.array([True, None], dtype="boolean"), "fecha_instalacion": ts("2013-05-02", None),
+        "instrumento_juridico": ["Decreto", None], "sesiones_ordinarias": ints(4, 0),
+        "sesiones_extraordinarias": ints(1, None), "fecha_ultima_sesion": ts("2026-09-30", None),
+        "usuarios_sintra_asignados": ints(5, 0), "usuarios_sintra_capacitados": ints(3, 0),
+        "fecha_primera_carga_sintra": ts("2024-02-01", None)})
+
+
+def cie_acuerdos() -> pd.DataFrame:
+    # the same id_acuerdo in two states is two agreements
+    return pd.DataFrame({
+        "archivo_origen": ["jal.xlsx", "jal.xlsx", "oax.xlsx"], "archivo_sha256": [SHA, SHA, SHA2],
+        "hoja": ["acuerdos"] * 3, "fila_origen": [2, 3, 2], "reporte": ["jal.xlsx", "jal.xlsx", "oax.xlsx"],
+        "cve_ent": ["14", "14", "20"], "id_acuerdo": ["A-1", "A-2", "A-1"],
+        "fecha_sesion": ts("2026-03-01", "2026-03-01", "2026-04-01"),
+        "descripcion": ["Capacitar", "Protocolo", "Campaña"], "responsable": ["Fiscalía", "DIF", "SEGOB"],
+        "estatus": ["Cumplido", "En proceso", "Cancelado"], "fecha_compromiso": ts("2026-06-30", None, None)})
+
+
+def sesnsp_carpetas_estatal() -> pd.DataFrame:
+    # the same key from two releases (two files) is not a duplicate
+    return pd.DataFrame({
+        "archivo_origen": ["IDEFC_NM_may25.csv", "IDEFC_NM_jun25.csv", "IDEFC_NM_jun25.csv"],
+        "archivo_sha256": [SHA, SHA2, SHA2], "hoja": [None] * 3, "fila_origen": [10, 10, 11],
+        "corte": ts("2025-05-01", "2025-06-01", "2025-06-01"), "metodologia": ["CNSP-38-15"] * 3,
+        "periodo": ts("2025-05-01", "2025-05-01", "2025-06-01"), "cve_ent": ["09", "09", "09"],
+        "delito": ["Trata de personas"] * 3, "carpetas": pd.Series([4, 5, 0], dtype="int64")})
+
+
+def sesnsp_victimas_estatal() -> pd.DataFrame:
+    return pd.DataFrame({
+        "archivo_origen": ["IDVFC_NM_jun25.csv"] * 2, "archivo_sha256": [SHA] * 2, "hoja": [None] * 2,
+        "fila_origen": [20, 21], "corte": ts("2025-06-01", "2025-06-01"), "metodologia": ["CNSP-38-15"] * 2,
+        "periodo": ts("2025-06-01", "2025-06-01"), "cve_ent": ["15", "15"], "delito": ["Trata de personas"] * 2,
+        "sexo": ["Mujer", "Hombre"], "rango_edad": ["Adultos (18 y más)"] * 2,
+        "victimas": pd.Series([2, 1], dtype="int64")})
+
+
+def sesnsp_carpetas_municipal() -> pd.DataFrame:
+    return pd.DataFrame({
+        "archivo_origen": ["IDM_NM_jun25.csv"] * 2, "archivo_sha256": [SHA] * 2, "hoja": [None] * 2,
+        "fila_origen": [30, 31], "corte": ts("2025-06-01", "2025-06-01"), "metodologia": ["CNSP-38-15"] * 2,
+        "periodo": ts("2025-06-01", "2025-06-01"), "cve_ent": ["14", "14"], "delito": ["Trata de personas"] * 2,
+        "cvegeo": ["14039", "14998"], "municipio": ["Guadalajara", "No especificado"],
+        "carpetas": pd.Series([1, 0], dtype="int64")})
+
+
+def ageeml() -> pd.DataFrame:
+    return pd.DataFrame({
+        "cvegeo": ["20208", "20209", "09014"], "cve_ent": ["20", "20", "09"], "cve_mun": ["208", "209", "014"],
+        "nombre": ["San Juan Mixtepec", "San Juan Mixtepec", "Benito Juárez"],
+        "nom_ent": ["Oaxaca", "Oaxaca", "Ciudad de México"], "archivo_origen": ["AGEEML.csv"] * 3,
+        "archivo_sha256": [SHA] * 3, "hoja": [None] * 3, "fila_origen": [2, 3, 4]})
+
+
+def fact_carpetas_trata() -> pd.DataFrame:
+    # a SESNSP state-file row has no cvegeo; a CIE blank stays <NA>; 2026 figures are RNID-2026
+    return pd.DataFrame({
+        "periodo": ts("2025-06-01", "2026-01-01", "2026-10-01"), "cve_ent": ["09", "14", "14"],
+        "cvegeo": [None, "14039", "14998"], "nivel": ["estatal", "municipal", "municipal"],
+        "fuente": ["SESNSP", "CIE", "CIE"], "metodologia": ["CNSP-38-15", "RNID-2026", "RNID-2026"],
+        "carpetas": ints(5, None, 0), "archivo_origen": ["IDEFC_NM_jun25.csv", "jal.xlsx", "jal.xlsx"],
+        "archivo_sha256": [SHA, SHA2, SHA2], "hoja": [None, "Carpetas", "Carpetas"], "fila_origen": [10, 4, 5]})
+
+
+def fact_victimas_trata() -> pd.DataFrame:
+    return pd.DataFrame({
+        "periodo": ts("2025-06-01", "2026-02-01"), "cve_ent": ["15", "20"], "cvegeo": [None, "20208"],
+        "nivel": ["estatal", "municipal"], "fuente": ["SESNSP", "CIE"], "metodologia": ["CNSP-38-15", "RNID-2026"],
+        "forma_explotacion": ["NO_ESPECIFICADA", "EXPLOTACION_SEXUAL"], "sexo": ["Mujer", "No identificado"],
+        "grupo_edad": ["Adultos (18 y más)", "Menores de edad (0-17)"], "grupo_edad_detalle": [None, "13 a 17 años"],
+        "nacionalidad": ["No especificada", "Extranjera"], "victimas": ints(2, 1),
+        "archivo_origen": ["IDVFC_NM_jun25.csv", "oax.xlsx"], "archivo_sha256": [SHA, SHA2],
+        "hoja": [None, "Víctimas"], "fila_origen": [20, 3]})
+
+
+def reconciliacion() -> pd.DataFrame:
+    # one row per estatus: 5-3 = 2 discrepa; 4-4 coincide; state sent nothing; SESNSP has no figure
+    return pd.DataFrame({
+        "periodo": ts("2025-06-01", "2025-06-01", "2025-06-01", "2025-06-01"), "cve_ent": ["14", "14", "20", "09"],
+        "medida": ["carpetas", "victimas", "carpetas", "carpetas"], "valor_cie": ints(5, 4, None, 7),
+        "valor_sesnsp": ints(3, 4, 0, None), "diferencia": ints(2, 0, None, None),
+        "estatus": ["discrepa", "coincide", "sin_reporte_cie", "sin_dato_sesnsp"]})
+
+
+def reconciliacion_municipal() -> pd.DataFrame:
+    frame = reconciliacion()
+    frame.insert(2, "cvegeo", ["14039", "14039", "20208", "09998"])
+    return frame
+
+
+PASSING = {f.__name__: f for f in [cie_carpetas, cie_victimas, cie_comite, cie_acuerdos, sesnsp_carpetas_estatal,
+                                   sesnsp_victimas_estatal, sesnsp_carpetas_municipal, ageeml,
+                                   fact_carpetas_trata, fact_victimas_trata, reconciliacion,
+                                   reconciliacion_municipal]}
+
+
+def test_registry_has_every_suite_with_its_severity():
+    assert set(SUITES) == set(PASSING)
+    assert {name for name, spec in SUITES.items() if spec.blocking} == {
+        "sesnsp_carpetas_estatal", "sesnsp_victimas_estatal", "sesnsp_carpetas_municipal", "ageeml",
+        "fact_carpetas_trata", "fact_victimas_trata", "reconciliacion", "reconciliacion_municipal"}
+    for spec in SUITES.values():
+        assert spec.description.startswith("ERROR" if spec.blocking else "WARN")
+
+
+@pytest.mark.parametrize("suite", sorted(PASSING))
+def test_literal_frame_passes(suite):
+    outcome = check(PASSING[suite](), suite)
+    assert outcome.failed == []
+    assert outcome.success is True
+    assert outcome.evaluated == len(SUITES[suite].build(TODAY))
+
+
+# -- literal frames that fail, one stated reason each ----------------------------------------------------
+def test_cie_carpetas_future_and_old_periods_negative_and_unusual_counts():
+    frame = cie_carpetas()
+    frame["periodo"] = ts("2014-12-01", "2026-11-01", "2026-10-01")  # before 2015; current month = future
+    frame["carpetas"] = ints(-1, None, 101)  # negative; above CONTEO_INUSUAL (100)
+    assert failures(check(frame, "cie_carpetas")) == {
+        ("expect_column_values_to_be_between", "periodo", ("2014-12-01", "2026-11-01")),
+        ("expect_column_values_to_be_between", "carpetas", ("-1",)),
+        ("expect_column_values_to_be_between", "carpetas", ("101",)),
+    }
+
+
+def test_cie_victimas_unknown_state_null_period_and_negative_count():
+    frame = cie_victimas()
+    frame["cve_ent"] = ["20", "33"]
+    frame["periodo"] = ts("2026-01-01", None)
+    frame["victimas"] = ints(-2, 1)
+    assert failures(check(frame, "cie_victimas")) == {
+        ("expect_column_values_to_be_in_set", "cve_ent", ("33",)),
+        ("expect_column_values_to_not_be_null", "periodo", ("nulo",)),
+        ("expect_column_values_to_be_between", "victimas", ("-2",)),
+    }
+
+
+def test_cie_comite_two_rows_for_one_state_and_negative_sessions():
+    frame = cie_comite()
+    frame["cve_ent"] = ["14", "14"]
+    frame["sesiones_ordinarias"] = ints(4, -1)
+    assert failures(check(frame, "cie_comite")) == {
+        ("expect_column_values_to_be_unique", "cve_ent", ("14", "14")),
+        ("expect_column_values_to_be_between", "sesiones_ordinarias", ("-1",)),
+    }
+
+
+def test_cie_acuerdos_unknown_status_and_repeated_id_in_one_state():
+    frame = cie_acuerdos()
+    frame["id_acuerdo"] = ["A-1", "A-1", "A-1"]
+    frame["estatus"] = ["Cumplido", "Terminado", "Cancelado"]
+    assert failures(check(frame, "cie_acuerdos")) == {
+        ("expect_column_values_to_be_in_set", "estatus", ("Terminado",)),
+        ("expect_compound_columns_to_be_unique", "cve_ent, id_acuerdo",
+         ("cve_ent=14, id_acuerdo=A-1", "cve_ent=14, id_acuerdo=A-1")),
+    }
+
+
+def test_sesnsp_carpetas_estatal_repeated_key_month_after_release_and_null_count():
+    frame = sesnsp_carpetas_estatal()
+    frame["archivo_origen"] = ["IDEFC_NM_jun25.csv"] * 3  # rows 0 and 1 now share one key in one file
+    frame.loc[2, "periodo"] = pd.Timestamp("2025-07-01")  # after its release month (corte 2025-06)
+    frame["carpetas"] = ints(4, 5, None)
+    key = "archivo_origen=IDEFC_NM_jun25.csv, periodo=2025-05-01, cve_ent=09, delito=Trata de personas"
+    assert failures(check(frame, "sesnsp_carpetas_estatal")) == {
+        ("expect_compound_columns_to_be_unique", "archivo_origen, periodo, cve_ent, delito", (key, key)),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "corte, periodo", ("(2025-06-01, 2025-07-01)",)),
+        ("expect_column_values_to_not_be_null", "carpetas", ("nulo",)),
+    }
+
+
+def test_sesnsp_victimas_estatal_unknown_methodology_and_repeated_key():
+    frame = sesnsp_victimas_estatal()
+    frame["sexo"] = ["Mujer", "Mujer"]  # sexo is part of the key: now the two rows collide
+    frame["metodologia"] = ["CNSP/38/15", "CNSP-38-15"]
+    key = ("archivo_origen=IDVFC_NM_jun25.csv, periodo=2025-06-01, cve_ent=15, delito=Trata de personas, "
+           "sexo=Mujer, rango_edad=Adultos (18 y más)")
+    assert failures(check(frame, "sesnsp_victimas_estatal")) == {
+        ("expect_column_values_to_be_in_set", "metodologia", ("CNSP/38/15",)),
+        ("expect_compound_columns_to_be_unique",
+         "archivo_origen, periodo, cve_ent, delito, sexo, rango_edad", (key, key)),
+    }
+
+
+def test_sesnsp_carpetas_municipal_unpadded_cvegeo_and_other_state_prefix():
+    frame = sesnsp_carpetas_municipal()
+    frame["cve_ent"] = ["01", "14"]
+    frame["cvegeo"] = ["1001", "15001"]  # lost its padding; belongs to state 15 on a row of state 14
+    assert failures(check(frame, "sesnsp_carpetas_municipal")) == {
+        ("expect_column_values_to_match_regex", "cvegeo", ("1001",)),
+        ("expect_column_pair_values_to_be_equal", "chk_entidad_de_cvegeo, cve_ent", ("(10, 01)", "(15, 14)")),
+    }
+
+
+def test_ageeml_repeated_cvegeo_missing_name_and_wrong_prefix():
+    frame = ageeml()
+    frame["cvegeo"] = ["20208", "20208", "20014"]
+    frame["nombre"] = ["San Juan Mixtepec", None, "Benito Juárez"]
+    assert failures(check(frame, "ageeml")) == {
+        ("expect_column_values_to_be_unique", "cvegeo", ("20208", "20208")),
+        ("expect_column_values_to_not_be_null", "nombre", ("nulo",)),
+        ("expect_column_pair_values_to_be_equal", "chk_entidad_de_cvegeo, cve_ent", ("(20, 09)",)),
+    }
+
+
+def test_fact_carpetas_bad_hash_unknown_source_and_2026_figure_with_old_methodology():
+    frame = fact_carpetas_trata()
+    frame["archivo_sha256"] = [SHA, SHA2.upper(), None]
+    frame["fuente"] = ["SESNSP", "CIE", "INEGI"]
+    frame["metodologia"] = ["CNSP-38-15", "CNSP-38-15", "RNID-2026"]
+    assert failures(check(frame, "fact_carpetas_trata")) == {
+        ("expect_column_values_to_match_regex", "archivo_sha256", (SHA2.upper(),)),
+        ("expect_column_values_to_not_be_null", "archivo_sha256", ("nulo",)),
+        ("expect_column_values_to_be_in_set", "fuente", ("INEGI",)),
+        ("expect_column_pair_values_to_be_equal", "metodologia, chk_metodologia_segun_periodo",
+         ("(CNSP-38-15, RNID-2026)",)),
+    }
+
+
+def test_fact_victimas_uncanonical_categories_and_negative_count():
+    frame = fact_victimas_trata()
+    frame["forma_explotacion"] = ["NO_ESPECIFICADA", "TRATA"]
+    frame["sexo"] = ["M", "Mujer"]
+    frame["grupo_edad"] = ["Adultos (18 y más)", "0 a 12 años"]
+    frame["nacionalidad"] = ["Guatemalteca", "Extranjera"]
+    frame["victimas"] = ints(-1, 1)
+    assert failures(check(frame, "fact_victimas_trata")) == {
+        ("expect_column_values_to_be_in_set", "forma_explotacion", ("TRATA",)),
+        ("expect_column_values_to_be_in_set", "sexo", ("M",)),
+        ("expect_column_values_to_be_in_set", "grupo_edad", ("0 a 12 años",)),
+        ("expect_column_values_to_be_in_set", "nacionalidad", ("Guatemalteca",)),
+        ("expect_column_values_to_be_between", "victimas", ("-1",)),
+    }
+
+
+def test_reconciliacion_wrong_difference_status_and_repeated_key():
+    frame = reconciliacion()
+    frame["diferencia"] = ints(1, 0, 0, None)  # 5-3 is 2; with no CIE figure diferencia must be NULL
+    frame["estatus"] = ["coincide", "coincide", "sin_reporte_cie", "sin_dato_sesnsp"]
+    frame["medida"] = ["carpetas", "carpetas", "carpetas", "carpetas"]  # row 1 now repeats row 0's key
+    assert failures(check(frame, "reconciliacion")) == {
+        ("expect_column_pair_values_to_be_equal", "chk_diferencia, chk_diferencia_esperada",
+         ("(1, 2)", "(0, (nulo))")),
+        ("expect_column_pair_values_to_be_equal", "chk_estatus, chk_estatus_esperado", ("(coincide, discrepa)",)),
+        ("expect_compound_columns_to_be_unique", "periodo, cve_ent, medida",
+         ("periodo=2025-06-01, cve_ent=14, medida=carpetas",) * 2),
+    }
+
+
+def test_reconciliacion_municipal_repeated_key_and_cvegeo_of_another_state():
+    frame = reconciliacion_municipal()
+    frame["cvegeo"] = ["14039", "14039", "20208", "14998"]
+    frame["medida"] = ["carpetas", "carpetas", "carpetas", "carpetas"]
+    assert failures(check(frame, "reconciliacion_municipal")) == {
+        ("expect_compound_columns_to_be_unique", "periodo, cvegeo, medida",
+         ("periodo=2025-06-01, cvegeo=14039, medida=carpetas",) * 2),
+        ("expect_column_pair_values_to_be_equal", "chk_entidad_de_cvegeo, cve_ent", ("(14, 09)",)),
+    }
+
+
+# -- columns and dtypes ------------------------------------------------------------------------------------
+def test_missing_column_and_wrong_dtype_are_named():
+    frame = cie_carpetas().drop(columns=["municipio"])
+    frame["carpetas"] = frame["carpetas"].astype("float64")  # a reader that lost Int64
+    outcome = check(frame, "cie_carpetas")
+    by_type = {(f["expectation"], f["column"]): f for f in outcome.failed}
+    assert set(by_type) == {("expect_column_to_exist", "municipio"),
+                            ("expect_column_dtype_kind", "municipio"),
+                            ("expect_column_dtype_kind", "carpetas")}
+    assert by_type[("expect_column_dtype_kind", "carpetas")]["observed_value"] == "float64"
+    assert by_type[("expect_column_dtype_kind", "carpetas")]["kwargs"] == "kind=entero"
+    assert by_type[("expect_column_dtype_kind", "municipio")]["observed_value"] == "columna ausente"
+
+
+@pytest.mark.parametrize("dtype, kind, empty, expected", [
+    ("str", "texto", False, True),
+    ("object", "texto", False, True),
+    ("Int64", "entero", False, True),
+    ("int64", "entero", False, True),
+    ("float64", "entero", False, False),
+    ("bool", "entero", False, False),
+    ("object", "entero", False, False),
+    ("object", "entero", True, True),  # an empty frame's columns carry no dtype information
+    ("datetime64[us]", "fecha", False, True),
+    ("str", "fecha", False, False),
+    ("boolean", "booleano", False, True),
+    ("Float64", "numero", False, True),
+])
+def test_dtype_kinds(dtype, kind, empty, expected):
+    assert dtype_is_kind(pd.Series([], dtype=dtype).dtype, kind, empty=empty) is expected
+
+
+# -- empty frames, the caller's frame, metadata -------------------------------------------------------------
+@pytest.mark.parametrize("suite", sorted(PASSING))
+def test_empty_frame_validates(suite):
+    typed = PASSING[suite]().iloc[:0]
+    assert check(typed, suite).success is True
+    untyped = pd.DataFrame({c: pd.Series(dtype="object") for c in typed.columns})
+    outcome = check(untyped, suite)
+    assert outcome.failed == []
+
+
+def test_callers_frame_is_unchanged():
+    frame = reconciliacion_municipal()
+    before = frame.copy(deep=True)
+    columns, dtypes = list(frame.columns), frame.dtypes.copy()
+    check(frame, "reconciliacion_municipal")
+    check(sesnsp_carpetas_municipal(), "sesnsp_carpetas_municipal")
+    assert list(frame.columns) == columns  # no chk_* column leaked in
+    pd.testing.assert_series_equal(frame.dtypes, dtypes)  # periodo still datetime64[us], counts Int64
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_metadata_is_json_safe_and_lists_failures():
+    frame = cie_acuerdos()
+    frame["estatus"] = ["Cumplido", "Terminado", "Hecho"]
+    outcome = check(frame, "cie_acuerdos")
+    meta = outcome.metadata()
+    assert json.loads(json.dumps(meta)) == meta
+    assert meta["suite"] == "cie_acuerdos" and meta["success"] is False
+    assert meta["evaluated"] == len(SUITES["cie_acuerdos"].build(TODAY)) and meta["failed"] == 1
+    assert "data_docs" not in meta  # ephemeral context: no Data Docs
+    assert meta["failures"].splitlines()[2] == (
+        "| expect_column_values_to_be_in_set | estatus | 2 | Terminado; Hecho | value_set=(Cumplido, En proceso, "
+        "Pendiente, Cancelado) |")
+
+
+def test_unknown_suite_is_named():
+    with pytest.raises(ValueError, match="suite desconocida 'cie_carpeta'.*cie_carpetas"):
+        check(cie_carpetas(), "cie_carpeta")
+
+
+def test_period_limit_moves_with_today():
+    frame = cie_carpetas()
+    assert check(frame, "cie_carpetas").success is True
+    # on 2026-10-01 October itself is the current month, hence future
+    outcome = validate_frame(frame, "cie_carpetas", date(2026, 10, 1))
+    assert failures(outcome) == {
+        ("expect_column_values_to_be_between", "periodo", ("2026-10-01", "2026-10-01"))}
+
+
+def test_mexico_today_is_a_date():
+    assert isinstance(mexico_today(), date)
+
+
+# -- file context and Data Docs ----------------------------------------------------------------------------
+def test_file_context_writes_data_docs_and_reopens(tmp_path):
+    root = tmp_path / "gx"
+    frame = cie_carpetas()
+    frame["carpetas"] = ints(3, None, -4)
+    first = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
+    assert failures(first) == {("expect_column_values_to_be_between", "carpetas", ("-4",))}
+    index = root / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    assert index.is_file()
+    assert first.data_docs is not None and first.data_docs.startswith(str(root))
+    assert first.data_docs.endswith(".html") and (tmp_path / first.data_docs).is_file()
+    assert first.metadata()["data_docs"] == first.data_docs
+
+    # the same suite again, then a fresh context on the same folder (as a new process would open it):
+    # datasource, asset, suite, validation definition and checkpoint already exist and are reused
+    second = validate_frame(cie_carpetas(), "cie_carpetas", TODAY, context_root=root)
+    assert second.success is True
+    runner._CONTEXTS.clear()
+    runner._PREPARED.clear()
+    third = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
+    assert failures(third) == failures(first)
+    assert len(list((root / "uncommitted" / "validations").rglob("*.json"))) == 3
