@@ -9,7 +9,6 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
-HOY = "2026-11-28"  # the refreshes in the tests are evaluated as of this date
 
 
 @pytest.fixture(scope="session")

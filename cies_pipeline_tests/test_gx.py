@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -264,12 +265,14 @@ def test_ageeml_repeated_cvegeo_missing_name_and_wrong_prefix():
     }
 
 
-def test_fact_carpetas_bad_hash_unknown_source_and_2026_figure_with_old_methodology():
+def test_fact_carpetas_bad_hash_unknown_source_old_methodology_in_2026_and_municipal_row_without_cvegeo():
     frame = fact_carpetas_trata()
     frame["archivo_sha256"] = [SHA, SHA2.upper(), None]
     frame["fuente"] = ["SESNSP", "CIE", "INEGI"]
     frame["metodologia"] = ["CNSP-38-15", "CNSP-38-15", "RNID-2026"]
+    frame["cvegeo"] = [None, "14039", None]  # a municipal row lost its municipality
     assert failures(check(frame, "fact_carpetas_trata")) == {
+        ("expect_column_values_to_not_be_null", "cvegeo", ("nulo",)),
         ("expect_column_values_to_match_regex", "archivo_sha256", (SHA2.upper(),)),
         ("expect_column_values_to_not_be_null", "archivo_sha256", ("nulo",)),
         ("expect_column_values_to_be_in_set", "fuente", ("INEGI",)),
@@ -414,8 +417,10 @@ def test_file_context_writes_data_docs_and_reopens(tmp_path):
     index = root / "uncommitted" / "data_docs" / "local_site" / "index.html"
     assert index.is_file()
     assert first.data_docs is not None and first.data_docs.startswith(str(root))
-    assert first.data_docs.endswith(".html") and (tmp_path / first.data_docs).is_file()
+    assert first.data_docs.endswith(".html") and Path(first.data_docs).is_file()
     assert first.metadata()["data_docs"] == first.data_docs
+    stored = json.loads((root / "expectations" / "cie_carpetas.json").read_text(encoding="utf-8"))
+    assert {e["severity"] for e in stored["expectations"]} == {"warning"}  # cie_carpetas only warns
 
     # the same suite again, then a fresh context on the same folder (as a new process would open it):
     # datasource, asset, suite, validation definition and checkpoint already exist and are reused
@@ -426,3 +431,26 @@ def test_file_context_writes_data_docs_and_reopens(tmp_path):
     third = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
     assert failures(third) == failures(first)
     assert len(list((root / "uncommitted" / "validations").rglob("*.json"))) == 3
+
+
+def test_deferred_data_docs_are_built_once_for_many_validations(tmp_path):
+    root = tmp_path / "gx"
+    outcomes = [validate_frame(PASSING[name](), name, TODAY, context_root=root, data_docs=False)
+                for name in ("ageeml", "reconciliacion")]
+    pages = [Path(o.data_docs) for o in outcomes]
+    assert not any(page.exists() for page in pages)  # stored, not rendered yet
+    index = runner.build_data_docs(root)
+    assert index == str(root / "uncommitted" / "data_docs" / "local_site" / "index.html")
+    assert Path(index).is_file() and all(page.is_file() for page in pages)
+    html = Path(index).read_text(encoding="utf-8")
+    assert "ageeml" in html and "reconciliacion" in html
+    assert runner.build_data_docs(tmp_path / "never_used") is None
+
+
+def test_metadata_table_is_capped_when_everything_is_missing():
+    outcome = check(pd.DataFrame({"x": [1]}), "cie_comite")
+    # cie_comite expects 16 columns: each fails to exist and has no dtype, plus the value checks
+    assert len(outcome.failed) > runner.MAX_TABLE_ROWS
+    lines = outcome.metadata()["failures"].splitlines()
+    assert len(lines) == 2 + runner.MAX_TABLE_ROWS + 1
+    assert lines[-1] == f"| … {len(outcome.failed) - runner.MAX_TABLE_ROWS} more | | | | |"

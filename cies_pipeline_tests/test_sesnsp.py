@@ -263,3 +263,26 @@ def test_real_victims_file():
     book = result.contabilidad().iloc[0]
     assert book.leidas == 80960 and book.leidas == book.cargadas + book.en_cuarentena + book.excluidas
     assert result.cuarentena == []
+
+
+def test_a_stray_quote_does_not_swallow_the_file(tmp_path, monkeypatch):
+    filler = "2024,1,Aguascalientes,El patrimonio,Robo,Otros robos,Con violencia,1,1,1,1,1,1,1,1,1,1,1,1"
+    lines = [H_ESTATAL, filler.replace("Con violencia", 'Con "violencia')] + [filler] * 40 \
+        + [f"2024,1,Aguascalientes,{TRATA},5,0,0,0,0,0,0,0,0,0,0,0"]
+    path = write(tmp_path / "e_dic24.csv", lines)
+    monkeypatch.setattr(sesnsp, "_CHUNK_BYTES", 64)
+    monkeypatch.setattr(sesnsp, "_MAX_RECORD_BYTES", 256)
+    result = read_sesnsp(path, "e.csv")
+    frame = result.frames["sesnsp_carpetas_estatal"]
+    assert frame["carpetas"].tolist() == [5] + [0] * 11
+    leidas, cargadas, en_cuarentena, excluidas = accounting(result)
+    assert leidas == cargadas + en_cuarentena + excluidas and cargadas == 1
+
+
+def test_a_year_that_is_not_a_year(tmp_path):
+    lines = [H_ESTATAL, f"20X4,1,Aguascalientes,{TRATA},1,,,,,,,,,,,",
+             f"2024,1,Aguascalientes,{TRATA},2,,,,,,,,,,,"]
+    result = read_sesnsp(write(tmp_path / "e_dic24.csv", lines), "e.csv")
+    assert records(result, "cuarentena") == [(2, "Año", "20X4", "periodo_invalido")]
+    assert result.frames["sesnsp_carpetas_estatal"]["carpetas"].tolist() == [2]
+    assert accounting(result) == (2, 1, 1, 0)

@@ -257,10 +257,10 @@ def test_workbook_carpetas_frame(jalisco):
 
 def test_workbook_quarantine_exclusions_and_accounting(jalisco):
     assert [q for q in _quarantine(jalisco) if q[1] == CARPETAS] == [
-        (ARCHIVO, CARPETAS, 9, "municipio", "09001", "cvegeo_de_otra_entidad"),
-        (ARCHIVO, CARPETAS, 10, "carpetas", "abc", "conteo_no_numerico"),
-        (ARCHIVO, CARPETAS, 10, "periodo", "2024", "periodo_incompleto"),
-        (ARCHIVO, CARPETAS, 11, "carpetas", "=E4+E5", "formula_sin_valor"),
+        (ARCHIVO, CARPETAS, 9, "Municipio o alcaldía (C)", "09001", "cvegeo_de_otra_entidad"),
+        (ARCHIVO, CARPETAS, 10, "Mes (A)", "2024", "periodo_incompleto"),
+        (ARCHIVO, CARPETAS, 10, "No. de carpetas (E)", "abc", "conteo_no_numerico"),
+        (ARCHIVO, CARPETAS, 11, "No. de carpetas (E)", "=E4+E5", "formula_sin_valor"),
     ]
     assert [x for x in _excluded(jalisco) if x[1] == CARPETAS] == [
         (ARCHIVO, CARPETAS, 12, "encabezado_repetido"), (ARCHIVO, CARPETAS, 13, "total"),
@@ -329,8 +329,8 @@ def test_workbook_comite_and_acuerdos(jalisco):
         ["CIE-01/2024", "enlace@fiscalia.jalisco.gob.mx", "Cumplido"]]  # a contract column: never refused
     assert acuerdos["fecha_sesion"].tolist() == [TS("2024-03-15")] and pd.isna(acuerdos["fecha_compromiso"].iloc[0])
     assert [q for q in _quarantine(jalisco) if q[1] == "Seguimiento de acuerdos"] == [
-        (ARCHIVO, "Seguimiento de acuerdos", 3, "estatus", "en revisión", "estatus_desconocido"),
-        (ARCHIVO, "Seguimiento de acuerdos", 4, "fecha_compromiso", "31/13/2024", "fecha_invalida")]
+        (ARCHIVO, "Seguimiento de acuerdos", 3, "Estatus (F)", "en revisión", "estatus_desconocido"),
+        (ARCHIVO, "Seguimiento de acuerdos", 4, "Fecha compromiso (G)", "31/13/2024", "fecha_invalida")]
 
 
 # -- CSV sets ------------------------------------------------------------------------------------------------
@@ -370,9 +370,9 @@ def test_csv_set_cp1252_semicolon_and_utf8_bom_comma(tmp_path):
     assert victimas["nacionalidad"].tolist() == ["Mexicana", "Guatemala", "Mexicana"]
     assert victimas["cve_ent"].tolist() == ["20"] * 3
     assert _quarantine(result) == [
-        ("oax_2025_carpetas.csv", "carpetas", 7, "carpetas", "1.234", "conteo_no_numerico"),
-        ("oax_2025_carpetas.csv", "carpetas", 9, "carpetas", "-1", "conteo_negativo"),
-        ("oax_2025_victimas.csv", "victimas", 5, "municipio", "20184", "cvegeo_de_otra_entidad"),
+        ("oax_2025_carpetas.csv", "carpetas", 7, "Carpetas de investigación (D)", "1.234", "conteo_no_numerico"),
+        ("oax_2025_carpetas.csv", "carpetas", 9, "Carpetas de investigación (D)", "-1", "conteo_negativo"),
+        ("oax_2025_victimas.csv", "victimas", 5, "municipio (C)", "20184", "cvegeo_de_otra_entidad"),
     ]
     assert _excluded(result) == [("oax_2025_carpetas.csv", "carpetas", 10, "total"),
                                  ("oax_2025_carpetas.csv", "carpetas", 11, "nota")]
@@ -511,7 +511,7 @@ def test_read_state_report_reads_one_csv_set(tmp_path):
     result = read_state_report([inbox / "col_carpetas.csv", inbox / "col_victimas.csv"], inbox, TODAY)
     assert result.frames["carpetas"]["reporte"].tolist() == ["col"]
     assert result.frames["victimas"][["reporte", "cve_ent", "victimas"]].to_numpy().tolist() == [["col", "06", 3]]
-    assert _quarantine(result) == [("col_carpetas.csv", "carpetas", 3, "periodo", "2026-11", "periodo_futuro")]
+    assert _quarantine(result) == [("col_carpetas.csv", "carpetas", 3, "periodo (A)", "2026-11", "periodo_futuro")]
     assert sorted(result.frames) == ["acuerdos", "carpetas", "comite", "victimas"]
 
 
@@ -543,6 +543,6 @@ def test_quarantined_value_shaped_like_personal_data_is_masked(tmp_path):
     inbox.mkdir()
     (inbox / "x_carpetas.csv").write_bytes(b"periodo,entidad,carpetas\n2024-01,GOMC850101MJCRRR09,1\n")
     result = read_state_reports(inbox, TODAY)
-    assert _quarantine(result) == [("x_carpetas.csv", "carpetas", 2, "entidad",
+    assert _quarantine(result) == [("x_carpetas.csv", "carpetas", 2, "entidad (B)",
                                     "(valor con forma de dato personal: no se guarda)", "entidad_desconocida")]
     assert "GOMC850101MJCRRR09" not in _all_strings(result)

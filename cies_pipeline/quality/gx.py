@@ -1,10 +1,13 @@
 """Runs an expectation suite (quality.suites) on a DataFrame and turns GX's result into a check outcome.
 
 One GX context per context root per process: `context_root=None` is an in-memory (ephemeral) context,
-for tests; a folder is a file context whose Data Docs are rebuilt on every validation, so a person can
-open `<context_root>/uncommitted/data_docs/local_site/index.html` (the ephemeral context would write them
-to a fresh temporary folder per process). The caller's frame is never changed: helper `chk_*` columns
-are added to a shallow copy.
+for tests; a folder is a file context that stores every validation result and renders Data Docs under
+`<context_root>/uncommitted/data_docs/local_site/index.html` (the ephemeral context would write them to a
+fresh temporary folder per process). Datasource, assets, suites, validation definitions and checkpoints
+are get-or-add, so a second run, or a second process on the same folder, reuses them.
+
+The caller's frame is never changed: GX gets a shallow copy, with datetimes in nanoseconds and gap-free
+Int64 as int64 (GX compares anything else value by value) and the suite's helper `chk_*` columns added.
 """
 from __future__ import annotations
 
@@ -23,14 +26,15 @@ from urllib.parse import unquote, urlparse  # noqa: E402
 import great_expectations as gx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from great_expectations.checkpoint import UpdateDataDocsAction  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.expectations.metadata_types import FailureSeverity  # noqa: E402
 
 from cies_pipeline.quality.suites import SUITES  # noqa: E402
 
 DATASOURCE = "cies"
 BATCH_DEFINITION = "frame_completo"
 MAX_EXAMPLES = 10
+MAX_TABLE_ROWS = 25  # failures shown in the metadata table (a missing column fails a dozen expectations)
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
 # kwargs that say where an expectation looks, not what it expects: shown as the column, not repeated
 _WHERE_KWARGS = {"column", "column_list", "column_A", "column_B", "batch_id", "result_format",
@@ -56,16 +60,19 @@ class SuiteOutcome:
 
 
 def failures_markdown(failed: list[dict]) -> str:
+    """The failures as a markdown table (what Dagster shows for a check's metadata)."""
     if not failed:
         return ""
     lines = ["| expectation | column | unexpected | examples | kwargs |", "| --- | --- | --- | --- | --- |"]
-    for f in failed:
+    for f in failed[:MAX_TABLE_ROWS]:
         unexpected = f.get("unexpected_count")
         if unexpected is None:
             unexpected = f.get("exception") or f"observed: {f.get('observed_value')}"
         cells = [f["expectation"], f["column"], str(unexpected), "; ".join(f["partial_unexpected_list"]),
                  f["kwargs"]]
         lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+    if len(failed) > MAX_TABLE_ROWS:
+        lines.append(f"| … {len(failed) - MAX_TABLE_ROWS} more | | | | |")
     return "\n".join(lines)
 
 
@@ -110,12 +117,15 @@ def _batch_definition(context: Any, asset_name: str) -> Any:
 
 
 # -- validation ---------------------------------------------------------------------------------------
-def validate_frame(frame: pd.DataFrame, suite: str, today: date,
-                   context_root: Path | None = None) -> SuiteOutcome:
+def validate_frame(frame: pd.DataFrame, suite: str, today: date, context_root: Path | None = None,
+                   *, data_docs: bool = True) -> SuiteOutcome:
     """Validate `frame` against the suite `suite` (a key of SUITES) as of `today` (Mexico City date).
 
-    `context_root` None validates in memory; a folder uses (and creates) a file context there and
-    rebuilds its Data Docs. An empty frame validates like any other.
+    `context_root` None validates in memory; a folder uses (and creates) a file context there, stores
+    the result and renders its Data Docs page and index. Rendering costs about 0.4 s per call (GX
+    compiles its templates on every build): when validating many frames in a row, pass
+    `data_docs=False` and call `build_data_docs(context_root)` once at the end. An empty frame
+    validates like any other.
     """
     if suite not in SUITES:
         raise ValueError(f"suite desconocida '{suite}'; se esperaba una de: {', '.join(sorted(SUITES))}")
@@ -130,7 +140,7 @@ def validate_frame(frame: pd.DataFrame, suite: str, today: date,
             batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
             result, docs = batch.validate(gx_suite, result_format=RESULT_FORMAT), None
         else:
-            result, docs = _run_checkpoint(context, checkpoint, data)
+            result, docs = _run_checkpoint(context, context_root, checkpoint, data, data_docs)
     return SuiteOutcome(suite=suite, success=bool(result.success), evaluated=len(result.results),
                         failed=[_failure(r) for r in result.results if not r.success], data_docs=docs)
 
@@ -170,31 +180,64 @@ def _prepared(context: Any, context_root: Path | None, name: str, today: date) -
     cached = _PREPARED.get(key)
     if cached is None or cached[0] != month:
         batch_definition = _batch_definition(context, name)
-        gx_suite = context.suites.add_or_update(
-            gx.ExpectationSuite(name=name, expectations=SUITES[name].build(today)))
+        spec = SUITES[name]
+        expectations = spec.build(today)
+        for expectation in expectations:  # shown in Data Docs; the run itself follows spec.blocking
+            expectation.severity = FailureSeverity.CRITICAL if spec.blocking else FailureSeverity.WARNING
+        gx_suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
         checkpoint = None
         if context_root is not None:
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite))
+            # Data Docs are built by _run_checkpoint / build_data_docs, so that many validations can
+            # share one build
             checkpoint = context.checkpoints.add_or_update(
                 gx.Checkpoint(name=name, validation_definitions=[definition], result_format=RESULT_FORMAT,
-                              actions=[UpdateDataDocsAction(name="data_docs")]))
+                              actions=[]))
         cached = (month, batch_definition, gx_suite, checkpoint)
         _PREPARED[key] = cached
     return cached[1], cached[2], cached[3]
 
 
-def _run_checkpoint(context: Any, checkpoint: Any, data: pd.DataFrame) -> tuple[Any, str | None]:
+# context root -> validation results stored but not rendered yet (validate_frame(..., data_docs=False))
+_PENDING_DOCS: dict[str, list] = {}
+
+
+def _run_checkpoint(context: Any, context_root: Path, checkpoint: Any, data: pd.DataFrame,
+                    data_docs: bool) -> tuple[Any, str | None]:
     checkpoint_result = checkpoint.run(batch_parameters={"dataframe": data})
     identifier, result = next(iter(checkpoint_result.run_results.items()))
-    urls = context.get_docs_sites_urls(resource_identifier=identifier) or context.get_docs_sites_urls()
-    docs = None
+    if data_docs:
+        context.build_data_docs(resource_identifiers=[identifier])
+    else:
+        _PENDING_DOCS.setdefault(str(Path(context_root).absolute()), []).append(identifier)
+    page = context.get_docs_sites_urls(resource_identifier=identifier, only_if_exists=False)
+    return result, _site_path(page)
+
+
+def build_data_docs(context_root: Path) -> str | None:
+    """Render the Data Docs pages of validations run with `data_docs=False`, and the index, in one build.
+
+    Returns the path of the Data Docs index (None if no file context was used at `context_root`).
+    """
+    key = str(Path(context_root).absolute())
+    with _LOCK:
+        context = _CONTEXTS.get(key)
+        if context is None:
+            return None
+        pending = _PENDING_DOCS.pop(key, [])
+        if pending:  # an empty list would make GX re-render every validation ever stored
+            context.build_data_docs(resource_identifiers=pending)
+        return _site_path(context.get_docs_sites_urls())
+
+
+def _site_path(urls: list[dict]) -> str | None:
+    """A filesystem path rather than a file:// URL: browsers block file:// links from the Dagster UI."""
     for site in urls:
         url = site.get("site_url")
         if url:
-            docs = unquote(urlparse(url).path) if url.startswith("file:") else url
-            break
-    return result, docs
+            return unquote(urlparse(url).path) if url.startswith("file:") else url
+    return None
 
 
 def _failure(r: Any) -> dict:

@@ -337,9 +337,13 @@ def _fact(today: date, extra: list[str], conteo: str) -> list:
             _in_set("fuente", ["CIE", "SESNSP"]),
             _in_set("metodologia", METODOLOGIAS),
             # 2026 figures are RNID-2026, earlier ones CNSP-38-15: never mixed in one series
-            gxe.ExpectColumnPairValuesToBeEqual(column_A="metodologia", column_B="chk_metodologia_segun_periodo",
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="metodologia",
+                                                column_B="chk_metodologia_segun_periodo",
                                                 ignore_row_if="either_value_is_missing"),
             gxe.ExpectColumnValuesToMatchRegex(column="archivo_sha256", regex=r"^[0-9a-f]{64}$"),
+            # a municipal row without its municipality would vanish from every municipal total
+            gxe.ExpectColumnValuesToNotBeNull(column="cvegeo", row_condition='nivel == "municipal"',
+                                              condition_parser="pandas"),
             # a CIE blank stays NULL (not reported), so only non-null counts are checked
             *_non_negative(conteo),
             *_cvegeo()]
@@ -402,8 +406,8 @@ SUITES: dict[str, SuiteSpec] = {spec.name: spec for spec in [
               "reportes reenviados, sesiones y usuarios SINTRA >= 0.",
               _cie_comite, blocking=False),
     SuiteSpec("cie_acuerdos",
-              _WARN + "Seguimiento de acuerdos (staging): estatus en Cumplido/En proceso/Pendiente/Cancelado, "
-              "(cve_ent, id_acuerdo) único. Un id repetido se aclara con el estado.",
+              _WARN + "Seguimiento de acuerdos (staging): estatus en Cumplido/En proceso/Pendiente/"
+              "Cancelado, (cve_ent, id_acuerdo) único. Un id repetido se aclara con el estado.",
               _cie_acuerdos, blocking=False),
     SuiteSpec("sesnsp_carpetas_estatal",
               _BLOCKING + "SESNSP carpetas por entidad (staging): corte y metodología presentes, periodo <= "
@@ -428,8 +432,8 @@ SUITES: dict[str, SuiteSpec] = {spec.name: spec for spec in [
               "fila_origen) completo.",
               _fact_carpetas_trata, blocking=True, derive=_derive_fact),
     SuiteSpec("fact_victimas_trata",
-              _BLOCKING + "warehouse.fact_victimas_trata: como fact_carpetas_trata, más forma de explotación, "
-              "sexo, grupo de edad y nacionalidad en sus catálogos canónicos.",
+              _BLOCKING + "warehouse.fact_victimas_trata: como fact_carpetas_trata, más forma de "
+              "explotación, sexo, grupo de edad y nacionalidad en sus catálogos canónicos.",
               _fact_victimas_trata, blocking=True, derive=_derive_fact),
     SuiteSpec("reconciliacion",
               _BLOCKING + "warehouse.reconciliacion: llave (periodo, cve_ent, medida) única, diferencia = "

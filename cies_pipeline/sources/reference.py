@@ -37,6 +37,7 @@ _CONAPO_LAYOUTS = (
     {"n year": "anio", "cve ent": "cve", "genero": "sexo", "pob mid year": "poblacion"},
 )
 _HEAD_BYTES = 1 << 16
+_CVE_ENT = np.array([f"{i:02d}" for i in range(33)], dtype=object)     # 0 = the whole country
 
 
 def _decode(raw: bytes) -> tuple[str, str]:
@@ -133,7 +134,8 @@ def read_ageeml(path: Path, archivo: str) -> SourceResult:
         if cvegeo and written:
             geo = _digits(written)     # may have lost its zero padding: 1001 is 01001
             if geo != int(cvegeo):
-                motivo = "cvegeo_de_otra_entidad" if geo is None or geo // 1000 != ent else "cvegeo_inconsistente"
+                motivo = "cvegeo_de_otra_entidad" if geo is None or geo // 1000 != ent \
+                    else "cvegeo_inconsistente"
                 failures.append(("cvegeo", motivo))
         if not value["nombre"]:
             failures.append(("nombre", "municipio_sin_nombre"))
@@ -239,13 +241,14 @@ def read_conapo_estatal(path: Path, archivo: str) -> SourceResult:
     for field, bad, motivo in checks:
         bad = bad & candidate
         for i in np.flatnonzero(bad):
-            result.quarantine(archivo, None, int(fila[i]), col[field], str(raw[field].iloc[i]).strip(), motivo)
+            result.quarantine(archivo, None, int(fila[i]), col[field], str(raw[field].iloc[i]).strip(),
+                              motivo)
         failed |= bad
     ok = candidate & ~failed
 
     detail = pd.DataFrame({
         "anio": anio[ok].astype("int64").to_numpy(),
-        "cve_ent": np.array([f"{i:02d}" for i in range(33)], dtype=object)[cve[ok].astype("int64").to_numpy()],
+        "cve_ent": _CVE_ENT[cve[ok].astype("int64").to_numpy()],
         "edad": text["edad"][ok].to_numpy() if "edad" in text else np.full(int(ok.sum()), None, dtype=object),
         "sexo": text["sexo"][ok].to_numpy(),
         "poblacion": pob[ok].round().astype("int64").to_numpy(),

@@ -18,15 +18,15 @@ import csv
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cies_pipeline.sources.common import (
-    LINEAGE_COLUMNS, SourceFileError, SourceResult, empty_frame, normalize_label, strip_accents,
+    LINEAGE_COLUMNS, SourceFileError, SourceResult, normalize_label, strip_accents,
 )
 
 SESNSP_KINDS = ("sesnsp_carpetas_estatal", "sesnsp_victimas_estatal", "sesnsp_carpetas_municipal")
@@ -56,7 +56,8 @@ _MEASURE = {"sesnsp_carpetas_estatal": "carpetas", "sesnsp_victimas_estatal": "v
             "sesnsp_carpetas_municipal": "carpetas"}
 
 _HEAD_BYTES = 1 << 16
-_CHUNK_BYTES = 1 << 22
+_CHUNK_BYTES = 1 << 22           # 4 MB: numpy's temporaries stay in reused heap memory
+_MAX_RECORD_BYTES = 1 << 20
 _COUNT = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)")
 _YEAR = re.compile(r"\d{4}")
 _MONTH_NUMBERS = range(1, 13)
@@ -203,11 +204,16 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool) 
             if final and not buf:
                 break
             arr = np.frombuffer(buf, dtype=np.uint8)
-            ends = np.flatnonzero(arr == 10)
+            newlines = np.flatnonzero(arr == 10)
+            ends = newlines
             quotes = np.flatnonzero(arr == 34)
             if len(quotes):
-                # a newline inside quotes does not end a record (domain.md section 10)
-                ends = ends[np.searchsorted(quotes, ends) % 2 == 0]
+                # a newline inside quotes does not end a record (domain.md section 10) ...
+                ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+                if not final and len(buf) - (ends[-1] + 1 if len(ends) else 0) > _MAX_RECORD_BYTES:
+                    # ... but a stray quote must not swallow the rest of the file: no SESNSP record is
+                    # this long, so quoting restarts at the next newline
+                    ends = newlines
             if final:
                 if not len(ends) or ends[-1] != len(buf) - 1:
                     ends = np.append(ends, len(buf))
@@ -508,9 +514,8 @@ def _frame(kind: str, archivo: str, sha256: str, corte: date | None, per_line: d
 
 
 def _empty_frame(kind: str) -> pd.DataFrame:
-    return _frame(kind, "", "", None, {c: [] for c in ("fila_origen", "cve_ent", "delito", "cvegeo", "municipio",
-                                                       "sexo", "rango_edad") if c in FRAME_COLUMNS[kind]},
-                  [], [], [])
+    line_columns = ("fila_origen", "cve_ent", "delito", "cvegeo", "municipio", "sexo", "rango_edad")
+    return _frame(kind, "", "", None, {c: [] for c in line_columns if c in FRAME_COLUMNS[kind]}, [], [], [])
 
 
 def read_sesnsp_dir(directory: Path, delitos: tuple[str, ...] = ("Trata de personas",)) -> SourceResult:

@@ -418,6 +418,7 @@ def _read_sheet(sheet: _Sheet, kind_hint: str | None, today: dt.date, result: So
 
     # Which columns are used, which are refused; refused values are never kept anywhere.
     contract: dict[int, str] = {}
+    written: dict[str, str] = {}
     text_columns: list[int] = []  # unknown, visible, not personal: only looked at for "TOTAL" / notes
     for idx in range(width):
         head = header_cells[idx] if idx < len(header_cells) else None
@@ -430,6 +431,8 @@ def _read_sheet(sheet: _Sheet, kind_hint: str | None, today: dt.date, result: So
             continue
         if idx in mapping:
             contract[idx] = mapping[idx]
+            # Quarantine names the column as the state wrote it, with its spreadsheet letter.
+            written[mapping[idx]] = f"{label} ({get_column_letter(idx + 1)})"
             continue
         pii = personal_data_columns([label], {label: values}, contract=set())
         if pii:
@@ -489,7 +492,7 @@ def _read_sheet(sheet: _Sheet, kind_hint: str | None, today: dt.date, result: So
                 raw = get.get(source)
                 if value_reason(raw):  # a CURP typed in the wrong column must not reach quality.cuarentena
                     raw = MASKED_VALUE
-                result.quarantine(sheet.archivo, hoja, fila, source, raw, motivo)
+                result.quarantine(sheet.archivo, hoja, fila, written.get(source, source), raw, motivo)
             continue
         values.update(archivo_origen=sheet.archivo, archivo_sha256=sheet.sha, hoja=hoja, fila_origen=fila,
                       reporte=sheet.reporte)

@@ -1,0 +1,281 @@
+"""Tier 3: the whole graph, checks included, on the sample data, into a temporary DuckDB warehouse.
+
+Every expected figure below is a planted fact of `cies_pipeline.sample_data` (its docstring lists them),
+checked by hand against the sample files in test_sample_data.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from cies_pipeline.definitions import build_definitions
+from cies_pipeline.settings import Settings
+from cies_pipeline.warehouse.resource import Warehouse
+from cies_pipeline.warehouse.schema import TABLES
+HOY = "2026-11-28"  # the refreshes are evaluated as of this date
+
+T = pd.Timestamp
+PII_VALUES = ["María Fernanda Gómez Ramírez", "GORM990412MTLMMR03"]
+
+
+def refresh(data_dir: Path, url: str, instance: dg.DagsterInstance | None = None):
+    defs = build_definitions(Settings(data_dir=data_dir, warehouse_url=url, reconciliacion_desde=None), hoy=HOY)
+    job = defs.resolve_job_def("refresh")
+    return job.execute_in_process(instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, sample_dir):
+    data = tmp_path_factory.mktemp("e2e")
+    shutil.copytree(sample_dir, data, dirs_exist_ok=True)
+    url = f"duckdb:///{data}/cies.duckdb"
+    result = refresh(data, url)
+    assert result.success, [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    wh = Warehouse(url)
+    yield data, url, wh, result
+    wh.dispose()
+
+
+def q(wh: Warehouse, sql: str) -> pd.DataFrame:
+    return wh.query(sql)
+
+
+def rec(wh, cve_ent, periodo, medida):
+    frame = q(wh, f"SELECT valor_cie, valor_sesnsp, diferencia, estatus FROM warehouse.reconciliacion "
+                  f"WHERE cve_ent = '{cve_ent}' AND periodo = DATE '{periodo}' AND medida = '{medida}'")
+    assert len(frame) == 1
+    row = frame.iloc[0]
+    return [None if pd.isna(v) else (int(v) if not isinstance(v, str) else v) for v in row]
+
+
+def test_planted_discrepancies_and_matches(run):
+    _, _, wh, _ = run
+    assert rec(wh, "11", "2025-03-01", "carpetas") == [6, 4, 2, "discrepa"]      # Guanajuato
+    assert rec(wh, "07", "2025-06-01", "victimas") == [4, 5, -1, "discrepa"]     # Chiapas
+    assert rec(wh, "05", "2025-09-01", "carpetas") == [2, 3, -1, "discrepa"]     # Coahuila
+    assert rec(wh, "14", "2025-04-01", "carpetas") == [7, 7, 0, "coincide"]      # Jalisco
+    assert rec(wh, "09", "2025-02-01", "carpetas") == [12, 12, 0, "coincide"]    # Ciudad de México
+    assert rec(wh, "19", "2025-08-01", "victimas") == [6, 6, 0, "coincide"]      # Nuevo León
+    assert rec(wh, "20", "2025-10-01", "carpetas") == [3, 3, 0, "coincide"]      # Oaxaca, by codes
+    # Puebla re-sent its report: the newer file's corrected 5 wins over the older 4
+    assert rec(wh, "21", "2025-03-01", "carpetas") == [5, 5, 0, "coincide"]
+    # Hidalgo left July's count blank: not reported, never a zero
+    assert rec(wh, "13", "2025-07-01", "carpetas") == [None, 2, None, "sin_reporte_cie"]
+    # only the three planted state-months disagree
+    statuses = q(wh, "SELECT estatus, count(*) AS n FROM warehouse.reconciliacion GROUP BY 1")
+    assert dict(zip(statuses.estatus, statuses.n))["discrepa"] == 3
+
+
+def test_reconciled_months_and_states_without_report(run):
+    _, _, wh, _ = run
+    months = q(wh, "SELECT DISTINCT periodo FROM warehouse.reconciliacion ORDER BY 1")["periodo"]
+    assert [str(m)[:7] for m in months] == [f"2025-{m:02d}" for m in range(1, 13)]  # first CIE .. SESNSP corte
+    assert int(q(wh, "SELECT count(*) AS n FROM warehouse.reconciliacion")["n"][0]) == 32 * 12 * 2
+    for cve in ("04", "10", "18", "26", "27", "32"):  # Campeche, Durango, Nayarit, Sonora, Tabasco, Zacatecas
+        f = q(wh, f"SELECT DISTINCT estatus FROM warehouse.reconciliacion WHERE cve_ent = '{cve}'")
+        assert f["estatus"].tolist() == ["sin_reporte_cie"]
+    # Aguascalientes sent a headers-only victims sheet: not reported
+    f = q(wh, "SELECT DISTINCT estatus FROM warehouse.reconciliacion WHERE cve_ent = '01' AND medida = 'victimas'")
+    assert f["estatus"].tolist() == ["sin_reporte_cie"]
+    # Guerrero's only file was rejected: nothing reported
+    f = q(wh, "SELECT DISTINCT estatus FROM warehouse.reconciliacion WHERE cve_ent = '12'")
+    assert f["estatus"].tolist() == ["sin_reporte_cie"]
+
+
+def test_municipal_reconciliation_veracruz(run):
+    _, _, wh, _ = run
+    f = q(wh, "SELECT cvegeo, valor_cie, valor_sesnsp, estatus FROM warehouse.reconciliacion_municipal "
+              "WHERE periodo = DATE '2025-05-01' AND cve_ent = '30' AND medida = 'carpetas' ORDER BY cvegeo")
+    got = {r.cvegeo: (None if pd.isna(r.valor_cie) else int(r.valor_cie), int(r.valor_sesnsp), r.estatus)
+           for r in f.itertuples()}
+    # Veracruz 2, Xalapa 1 reported by the state; Coatzacoalcos 1 only in SESNSP's municipal file
+    assert got["30193"] == (2, 2, "coincide")
+    assert got["30087"] == (1, 1, "coincide")
+    assert got["30039"] == (None, 1, "sin_reporte_cie")
+    # the state file says 3: CIE 3 matches at state level
+    assert rec(wh, "30", "2025-05-01", "carpetas") == [3, 3, 0, "coincide"]
+
+
+def test_quarantine_rejections_and_unknown_labels(run):
+    _, _, wh, _ = run
+    cuarentena = q(wh, "SELECT archivo_origen, hoja, fila_origen, columna, valor, motivo FROM quality.cuarentena "
+                       "ORDER BY fila_origen")
+    assert [tuple(r) for r in cuarentena.itertuples(index=False)] == [
+        ("EDOMEX_CIE_2025.xlsx", "Carpetas de investigación", 7, "Número de carpetas (D)", "doce",
+         "conteo_no_numerico"),
+        ("EDOMEX_CIE_2025.xlsx", "Carpetas de investigación", 12, "Periodo (A)", "2030-05", "periodo_futuro"),
+    ]
+    rejected = q(wh, "SELECT archivo_origen, hoja, motivo FROM quality.archivos_rechazados")
+    assert rejected["archivo_origen"].tolist() == ["CIE_Guerrero_2025.xlsx"]
+    assert "HTML" in rejected["motivo"][0]
+    unmapped = q(wh, "SELECT archivo_origen, columna, etiqueta, filas FROM quality.etiquetas_sin_mapeo "
+                     "ORDER BY columna")
+    assert [tuple(r) for r in unmapped.itertuples(index=False)] == [
+        ("queretaro_cie_2025_victimas.csv", "forma_explotacion", "captación por redes sociales", 1),
+        ("QRoo_CIE_2025.xlsx", "grupo_edad", "adolescente o joven", 1),
+        ("michoacan_cie_2025_carpetas.csv", "municipio", "Municipio Inventado", 1),
+        ("NL_CIE_2025.xlsx", "sexo", "Se reserva", 1),
+    ]
+    # their rows still load, under the catch-all categories
+    f = q(wh, "SELECT cvegeo, carpetas, municipio_regla FROM warehouse.fact_carpetas_trata WHERE fuente = 'CIE' "
+              "AND archivo_origen = 'michoacan_cie_2025_carpetas.csv' AND municipio_regla = 'sin_resolver'")
+    assert f.values.tolist() == [["16998", 1, "sin_resolver"]]
+    f = q(wh, "SELECT victimas FROM warehouse.fact_victimas_trata WHERE forma_explotacion = 'SIN_CLASIFICAR'")
+    assert f["victimas"].tolist() == [1]
+    excluded = q(wh, "SELECT motivo, count(*) AS n FROM quality.filas_excluidas GROUP BY 1")
+    excluded = dict(zip(excluded.motivo, excluded.n))
+    assert excluded["total"] == 3 and excluded["encabezado_repetido"] == 1 and excluded["fila_rota"] == 1
+    assert excluded["reemplazada"] > 0
+    old_puebla = q(wh, "SELECT DISTINCT archivo_origen FROM quality.filas_excluidas WHERE motivo = 'reemplazada'")
+    assert old_puebla["archivo_origen"].tolist() == ["Puebla_CIE_2025-01_a_2025-06.xlsx"]
+
+
+def test_row_accounting_balances_for_every_file(run):
+    _, _, wh, _ = run
+    f = q(wh, "SELECT * FROM quality.contabilidad_filas")
+    assert len(f) > 50
+    assert (f.leidas == f.cargadas + f.en_cuarentena + f.excluidas).all()
+    edomex = f[(f.archivo_origen == "EDOMEX_CIE_2025.xlsx") & (f.hoja == "Carpetas de investigación")].iloc[0]
+    assert edomex.en_cuarentena == 2
+
+
+def test_personal_data_is_nowhere_in_the_warehouse(run):
+    data, _, wh, result = run
+    refused = q(wh, "SELECT archivo_origen, hoja, columna, motivo FROM quality.columnas_rechazadas "
+                    "WHERE motivo = 'dato_personal' ORDER BY columna")
+    assert refused.values.tolist() == [["Tlaxcala_CIE_2025.xlsx", "Víctimas", "CURP", "dato_personal"],
+                                       ["Tlaxcala_CIE_2025.xlsx", "Víctimas", "Nombre de la víctima",
+                                        "dato_personal"]]
+    for t in TABLES.values():
+        for column in (c.name for c in t.columns if c.type == "text"):
+            for value in PII_VALUES:
+                hits = wh.query(f'SELECT count(*) AS n FROM {t.schema}."{t.name}" WHERE "{column}" LIKE :v',
+                         v=f"%{value}%")
+                assert int(hits["n"][0]) == 0, (t.qualified, column)
+    # nor in the run's events (metadata, previews, logs)
+    events = json.dumps([str(e) for e in result.all_events], ensure_ascii=False)
+    for value in PII_VALUES:
+        assert value not in events
+    # Tlaxcala's other columns loaded
+    n = q(wh, "SELECT sum(victimas) AS n FROM warehouse.fact_victimas_trata WHERE fuente = 'CIE' AND cve_ent = '29'")
+    assert int(n["n"][0]) > 0
+
+
+def test_lineage_columns_carry_the_source_file_sha256(run):
+    data, _, wh, result = run
+    inbox = data / "inbox" / "state_reports"
+    f = q(wh, "SELECT DISTINCT archivo_origen, archivo_sha256 FROM warehouse.fact_carpetas_trata WHERE fuente = 'CIE'")
+    assert len(f) >= 20
+    for row in f.itertuples():
+        assert row.archivo_sha256 == hashlib.sha256((inbox / row.archivo_origen).read_bytes()).hexdigest()
+    ses = q(wh, "SELECT DISTINCT archivo_origen, archivo_sha256, corte FROM warehouse.fact_carpetas_trata "
+                "WHERE fuente = 'SESNSP'")
+    for row in ses.itertuples():
+        assert row.archivo_sha256 == hashlib.sha256((data / "sesnsp" / row.archivo_origen).read_bytes()).hexdigest()
+        assert str(row.corte)[:7] == "2025-12"
+    # a row points at its spreadsheet row: Jalisco April 2025 sums to 7 over its rows
+    f = q(wh, "SELECT fila_origen, carpetas FROM warehouse.fact_carpetas_trata WHERE fuente = 'CIE' "
+              "AND cve_ent = '14' AND periodo = DATE '2025-04-01'")
+    assert int(f["carpetas"].sum()) == 7 and f["fila_origen"].notna().all()
+    assert q(wh, "SELECT count(DISTINCT run_id) AS n FROM warehouse.fact_carpetas_trata")["n"][0] == 1
+    assert q(wh, "SELECT run_id FROM warehouse.fact_carpetas_trata LIMIT 1")["run_id"][0] == result.run_id
+
+
+def test_cie_status_and_cargas(run):
+    _, _, wh, result = run
+    estatus = q(wh, "SELECT cve_ent, instalado, acuerdos_total FROM warehouse.cie_estatus ORDER BY cve_ent")
+    assert len(estatus) == 32
+    by = estatus.set_index("cve_ent")
+    assert by.loc["06", "instalado"] == False  # noqa: E712  Colima: not installed
+    assert pd.isna(by.loc["04", "instalado"])  # Campeche never reported
+    cargas = q(wh, "SELECT run_id, corte, archivos, versiones_crosswalk FROM warehouse.cargas")
+    assert cargas["run_id"].tolist() == [result.run_id]
+    assert str(cargas["corte"][0])[:7] == "2025-12"
+    assert len(json.loads(cargas["archivos"][0])) == 53
+    assert "formas_explotacion" in json.loads(cargas["versiones_crosswalk"][0])
+
+
+def test_every_check_ran_and_only_warnings_failed(run):
+    _, _, _, result = run
+    evaluations = result.get_asset_check_evaluations()
+    failed = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed}
+    assert all(e.severity == dg.AssetCheckSeverity.WARN for e in evaluations if not e.passed)
+    assert failed == {("ingest/reportes_cie", "archivos_rechazados"), ("ingest/reportes_cie", "cuarentena"),
+                      ("ingest/reportes_cie", "columnas_rechazadas"), ("harmonized/carpetas_trata",
+                      "etiquetas_sin_mapeo"), ("harmonized/victimas_trata", "etiquetas_sin_mapeo")}
+    names = {e.check_name for e in evaluations}
+    assert {"gx_cie_carpetas", "gx_sesnsp_carpetas_municipal", "gx_fact_victimas_trata", "contabilidad_filas",
+            "gx_reconciliacion", "tablas_publicadas"} <= names
+
+
+def _snapshot(wh: Warehouse) -> dict[str, list]:
+    """Every table's rows, without run_id/cargado_en, sorted: what 'the same rows' means."""
+    out = {}
+    for t in TABLES.values():
+        if t.append_only:
+            continue
+        cols = [c for c in t.column_names if c not in ("run_id", "cargado_en")]
+        frame = q(wh, f'SELECT {", ".join(cols)} FROM {t.schema}."{t.name}"').astype(object).map(repr)
+        out[t.qualified] = sorted(map(tuple, frame.values.tolist()))
+    return out
+
+
+def test_second_refresh_gives_the_same_rows_and_a_blocking_failure_keeps_them(run, tmp_path):
+    data, url, wh, _ = run
+    before = _snapshot(wh)
+    again = refresh(data, url)
+    assert again.success
+    assert _snapshot(wh) == before
+    assert len(q(wh, "SELECT run_id FROM warehouse.cargas")) == 2  # the load log grows, the tables do not
+
+    # A second AGEEML catalogue repeating the first one's codes breaks a blocking check (one key, one row):
+    # nothing downstream runs and the warehouse keeps the previous refresh.
+    ref = data / "reference"
+    shutil.copy(ref / "AGEEML_2025_sample.csv", ref / "AGEEML_copia.csv")
+    try:
+        failed = refresh(data, url)
+    finally:
+        (ref / "AGEEML_copia.csv").unlink()
+    assert not failed.success
+    bad = [e for e in failed.get_asset_check_evaluations() if not e.passed and
+           e.severity == dg.AssetCheckSeverity.ERROR]
+    assert [(e.asset_key.to_user_string(), e.check_name) for e in bad] == [("staging/municipios", "gx_ageeml")]
+    assert _snapshot(wh) == before
+    assert len(q(wh, "SELECT run_id FROM warehouse.cargas")) == 2
+
+
+def test_cli_refresh_writes_summary_and_shares_the_dagster_instance(tmp_path, sample_dir):
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir, data)
+    env = {**os.environ, "CIES_DATA_DIR": str(data)}
+    env.pop("DAGSTER_HOME", None)
+    env.pop("CIES_WAREHOUSE_URL", None)
+    summary_path = tmp_path / "summary.json"
+    proc = subprocess.run([sys.executable, "-m", "cies_pipeline.cli", "refresh", "--summary", str(summary_path),
+                           "--hoy", HOY], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "rejected CIE_Guerrero_2025.xlsx" in proc.stdout
+    summary = json.loads(summary_path.read_text())
+    assert summary["success"] is True
+    assert summary["assets"]["warehouse/reconciliacion"]["row_count"] == 768
+    assert summary["rows_quarantined"] == 2
+    assert [r["archivo"] for r in summary["files"]["rejected"]] == ["CIE_Guerrero_2025.xlsx"]
+    assert len(summary["files"]["read"]) == 53
+    check = next(c for c in summary["checks"] if c["name"] == "cuarentena" and c["asset"] == "ingest/reportes_cie")
+    assert check == {"name": "cuarentena", "asset": "ingest/reportes_cie", "passed": False, "severity": "WARN"}
+    assert (data / "cies.duckdb").exists()
+    # the run is in the instance the UI reads (DAGSTER_HOME under the data directory)
+    home = data / "dagster_home"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert [r.run_id for r in runs] == [summary["run_id"]]
+        assert runs[0].job_name == "refresh"
