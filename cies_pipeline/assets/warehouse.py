@@ -10,11 +10,12 @@ import dagster as dg
 import pandas as pd
 
 import cies_pipeline
-from cies_pipeline.assets.common import preview
+from cies_pipeline.assets.common import CiesResource, preview
 from cies_pipeline.assets.harmonized import Gobernanza
 from cies_pipeline.harmonize.categories import dim_forma_explotacion
 from cies_pipeline.harmonize.crosswalks import crosswalk_versions, entidades
 from cies_pipeline.harmonize.facts import Harmonized
+from cies_pipeline.quality.gx import build_data_docs
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.warehouse.resource import WarehouseResource, dumps
 from cies_pipeline.warehouse.schema import TABLES, Table
@@ -92,7 +93,7 @@ def build_publish_asset(dialect: str) -> dg.AssetsDefinition:
         check_specs=[dg.AssetCheckSpec("tablas_publicadas", asset=cargas_key,
                                        description="lo que quedó en la base es lo que se quiso escribir")],
     )
-    def publicar_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+    def publicar_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource, cies: CiesResource,
                            reportes: SourceResult, sesnsp: SourceResult, referencia: SourceResult,
                            dim_municipio: pd.DataFrame, carpetas: Harmonized, victimas: Harmonized,
                            reconciliacion: dict, gobernanza: Gobernanza, poblacion: pd.DataFrame):
@@ -129,10 +130,13 @@ def build_publish_asset(dialect: str) -> dg.AssetsDefinition:
         wh = warehouse.get()
         wh.publish(frames, run_id=context.run_id, loaded_at=started)
         context.log.info(f"published {len(frames)} tables to {wh.dialect}: {sum(written.values()):,} rows")
+        data_docs = build_data_docs(cies.gx_dir)
         for name, frame in frames.items():
             t = TABLES[name]
-            yield dg.MaterializeResult(asset_key=dg.AssetKey([t.schema, t.name]), metadata={
-                "dagster/row_count": len(frame), "preview": preview(frame, 5)})
+            meta = {"dagster/row_count": len(frame), "preview": preview(frame, 5)}
+            if name == "warehouse.cargas" and data_docs:
+                meta["data_docs"] = dg.MetadataValue.path(data_docs)
+            yield dg.MaterializeResult(asset_key=dg.AssetKey([t.schema, t.name]), metadata=meta)
         # The check reads back what is now in the database.
         counts = wh.table_counts()
         expected = {name: len(frame) for name, frame in frames.items() if not TABLES[name].append_only}
