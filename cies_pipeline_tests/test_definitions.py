@@ -95,3 +95,10 @@ def test_sensor_requests_a_run_for_new_or_changed_reports_only(tmp_path):
     (inbox / "jal_2025.xlsx").write_bytes(b"one")
     result, _ = _evaluate(tmp_path, second_cursor)
     assert isinstance(result, dg.RunRequest) and result.run_key != first_key
+
+
+def test_data_dictionary_in_docs_is_generated_from_the_schema():
+    from cies_pipeline.warehouse.schema import data_dictionary_markdown
+
+    committed = (Path(__file__).resolve().parents[1] / "docs" / "data_dictionary.md").read_text()
+    assert committed == data_dictionary_markdown() + "\n", "run `make data-dictionary` and commit docs/"

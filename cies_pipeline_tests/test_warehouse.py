@@ -1,0 +1,134 @@
+"""warehouse/resource.py: atomic publish, append-only load log, the refresh lock, and the PostgreSQL COPY path."""
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from cies_pipeline.warehouse import resource
+from cies_pipeline.warehouse.resource import PublishLockTimeout, Warehouse
+
+T = pd.Timestamp
+
+
+def reconciliacion(estatus: str) -> pd.DataFrame:
+    return pd.DataFrame({"periodo": [T("2025-01-01"), T("2025-02-01")], "cve_ent": ["14", "14"],
+                         "medida": ["carpetas", "carpetas"], "valor_cie": pd.array([3, None], dtype="Int64"),
+                         "valor_sesnsp": [3, 0], "diferencia": pd.array([0, None], dtype="Int64"),
+                         "estatus": [estatus, "sin_reporte_cie"]})
+
+
+def entidad(nombre: str) -> pd.DataFrame:
+    return pd.DataFrame({"cve_ent": ["14"], "nombre": [nombre], "nombre_corto": ["Jalisco"], "abreviatura": ["Jal."]})
+
+
+def test_publish_replaces_tables_and_appends_the_load_log(tmp_path):
+    wh = Warehouse(f"duckdb:///{tmp_path}/w.duckdb")
+    wh.publish({"warehouse.reconciliacion": reconciliacion("coincide"),
+                "warehouse.cargas": pd.DataFrame({"run_id": ["r1"]})}, run_id="r1")
+    written = wh.publish({"warehouse.reconciliacion": reconciliacion("discrepa"),
+                          "warehouse.cargas": pd.DataFrame({"run_id": ["r2"]})}, run_id="r2")
+    assert written == {"warehouse.reconciliacion": 2, "warehouse.cargas": 1}
+    rec = wh.query("SELECT periodo, valor_cie, estatus, run_id FROM warehouse.reconciliacion ORDER BY periodo")
+    assert rec["estatus"].tolist() == ["discrepa", "sin_reporte_cie"]
+    assert rec["run_id"].tolist() == ["r2", "r2"]
+    assert pd.isna(rec["valor_cie"][1])  # NULL stays NULL, never 0
+    assert wh.query("SELECT run_id FROM warehouse.cargas ORDER BY run_id")["run_id"].tolist() == ["r1", "r2"]
+    with pytest.raises(KeyError, match="warehouse.nope"):
+        wh.publish({"warehouse.nope": pd.DataFrame()}, run_id="r3")
+
+
+POBLACION = pd.DataFrame({"anio": [2025], "cve_ent": ["14"], "poblacion": [8_904_000]})
+
+
+@pytest.fixture
+def database_rejects_poblacion(monkeypatch):
+    """Make `warehouse.poblacion_estatal` fail INSIDE the database (a text in a BIGINT column), after the
+    tables before it in the same publish were already replaced."""
+    real_conform = resource.conform
+
+    def broken(frame, t, run_id, loaded_at):
+        out = real_conform(frame, t, run_id, loaded_at)
+        if t.name == "poblacion_estatal":
+            out["anio"] = pd.Series(["no es un año"] * len(out), dtype=object)
+        return out
+
+    monkeypatch.setattr(resource, "conform", broken)
+
+
+def test_a_failure_inside_the_transaction_leaves_every_table_as_it_was(tmp_path, request):
+    wh = Warehouse(f"duckdb:///{tmp_path}/w.duckdb")
+    wh.publish({"warehouse.reconciliacion": reconciliacion("coincide"),
+                "warehouse.dim_entidad": entidad("Jalisco"), "warehouse.poblacion_estatal": POBLACION},
+               run_id="good")
+    request.getfixturevalue("database_rejects_poblacion")
+    with pytest.raises(Exception, match="no es un año"):
+        wh.publish({"warehouse.reconciliacion": reconciliacion("discrepa"),
+                    "warehouse.dim_entidad": entidad("XXX"), "warehouse.poblacion_estatal": POBLACION},
+                   run_id="bad")
+    assert wh.query("SELECT DISTINCT run_id FROM warehouse.reconciliacion")["run_id"].tolist() == ["good"]
+    assert wh.query("SELECT estatus FROM warehouse.reconciliacion ORDER BY periodo")["estatus"].tolist() == \
+        ["coincide", "sin_reporte_cie"]
+    assert wh.query("SELECT nombre FROM warehouse.dim_entidad")["nombre"].tolist() == ["Jalisco"]
+    assert wh.query("SELECT poblacion FROM warehouse.poblacion_estatal")["poblacion"].tolist() == [8_904_000]
+
+
+def test_a_second_refresh_waits_for_the_lock_and_gives_up_with_a_clear_message(tmp_path):
+    db = tmp_path / "w.duckdb"
+    wh = Warehouse(f"duckdb:///{db}", lock_timeout_s=0.5)
+    with open(f"{db}.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(PublishLockTimeout, match="another refresh"):
+            wh.publish({"warehouse.dim_entidad": entidad("Jalisco")}, run_id="r1")
+    wh.publish({"warehouse.dim_entidad": entidad("Jalisco")}, run_id="r1")
+    assert wh.query("SELECT count(*) AS n FROM warehouse.dim_entidad")["n"][0] == 1
+
+
+def _postgres_admin_url() -> str:
+    return os.environ.get("CIES_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres_url():
+    admin = sa.create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        if os.environ.get("CI"):
+            raise RuntimeError(f"PostgreSQL must answer in CI ({_postgres_admin_url()}): {exc}") from exc
+        pytest.skip(f"no PostgreSQL server answers at {_postgres_admin_url()} (set CIES_TEST_POSTGRES_URL)")
+    name = f"cies_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(_postgres_admin_url()).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_postgres_publish_by_copy_is_atomic_and_keeps_views(postgres_url, request):
+    wh = Warehouse(postgres_url)
+    wh.publish({"warehouse.reconciliacion": reconciliacion("coincide"),
+                "warehouse.dim_entidad": entidad("Jalisco; DROP TABLE x; -- 'quoted'")}, run_id="r1")
+    with wh.engine.begin() as conn:  # a view an analyst made must survive the next refresh
+        conn.execute(sa.text("CREATE VIEW public.v AS SELECT estatus FROM warehouse.reconciliacion"))
+    wh.publish({"warehouse.reconciliacion": reconciliacion("discrepa"),
+                "warehouse.dim_entidad": entidad("Jalisco; DROP TABLE x; -- 'quoted'")}, run_id="r2")
+    assert wh.query("SELECT estatus FROM public.v ORDER BY 1")["estatus"].tolist() == ["discrepa", "sin_reporte_cie"]
+    assert wh.query("SELECT nombre FROM warehouse.dim_entidad")["nombre"].tolist() == \
+        ["Jalisco; DROP TABLE x; -- 'quoted'"]
+    rec = wh.query("SELECT valor_cie, run_id FROM warehouse.reconciliacion ORDER BY periodo")
+    assert rec["run_id"].tolist() == ["r2", "r2"] and pd.isna(rec["valor_cie"][1])
+    request.getfixturevalue("database_rejects_poblacion")
+    with pytest.raises(Exception, match="no es un año"):
+        wh.publish({"warehouse.reconciliacion": reconciliacion("coincide"),
+                    "warehouse.poblacion_estatal": POBLACION}, run_id="r3")
+    assert wh.query("SELECT DISTINCT run_id FROM warehouse.reconciliacion")["run_id"].tolist() == ["r2"]
+    wh.dispose()
