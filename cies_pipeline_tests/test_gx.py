@@ -150,7 +150,12 @@ def reconciliacion_municipal() -> pd.DataFrame:
     return frame
 
 
-PASSING = {f.__name__: f for f in [cie_carpetas, cie_victimas, cie_comite, cie_acuerdos, sesnsp_carpetas_estatal,
+def poblacion_estatal() -> pd.DataFrame:
+    return pd.DataFrame({"anio": [2025, 2025], "cve_ent": ["00", "14"], "poblacion": [133_365_000, 8_904_000],
+                         "archivo_origen": ["conapo.csv", "conapo.csv"]})
+
+
+PASSING = {f.__name__: f for f in [poblacion_estatal, cie_carpetas, cie_victimas, cie_comite, cie_acuerdos, sesnsp_carpetas_estatal,
                                    sesnsp_victimas_estatal, sesnsp_carpetas_municipal, ageeml,
                                    fact_carpetas_trata, fact_victimas_trata, reconciliacion,
                                    reconciliacion_municipal]}
@@ -160,7 +165,7 @@ def test_registry_has_every_suite_with_its_severity():
     assert set(SUITES) == set(PASSING)
     assert {name for name, spec in SUITES.items() if spec.blocking} == {
         "sesnsp_carpetas_estatal", "sesnsp_victimas_estatal", "sesnsp_carpetas_municipal", "ageeml",
-        "fact_carpetas_trata", "fact_victimas_trata", "reconciliacion", "reconciliacion_municipal"}
+        "poblacion_estatal", "fact_carpetas_trata", "fact_victimas_trata", "reconciliacion", "reconciliacion_municipal"}
     for spec in SUITES.values():
         assert spec.description.startswith("ERROR" if spec.blocking else "WARN")
 
@@ -454,3 +459,15 @@ def test_metadata_table_is_capped_when_everything_is_missing():
     lines = outcome.metadata()["failures"].splitlines()
     assert len(lines) == 2 + runner.MAX_TABLE_ROWS + 1
     assert lines[-1] == f"| … {len(outcome.failed) - runner.MAX_TABLE_ROWS} more | | | | |"
+
+
+def test_poblacion_estatal_suite_refuses_zero_population_and_repeated_keys():
+    from datetime import date
+
+    good = poblacion_estatal()
+    assert validate_frame(good, "poblacion_estatal", date(2026, 11, 28)).success
+    bad = pd.concat([good, good.iloc[[1]].assign(poblacion=0)], ignore_index=True)
+    outcome = validate_frame(bad, "poblacion_estatal", date(2026, 11, 28))
+    assert not outcome.success
+    assert {f["expectation"] for f in outcome.failed} == {"expect_column_values_to_be_between",
+                                                          "expect_compound_columns_to_be_unique"}

@@ -69,7 +69,7 @@ staging_sesnsp = _staging("sesnsp", {
 })
 staging_referencia = _staging("referencia", {
     "municipios": ("municipios", "ageeml", "Catálogo de municipios AGEEML (INEGI)."),
-    "poblacion_estatal": ("poblacion_estatal", None, "Población a mitad de año por entidad (CONAPO)."),
+    "poblacion_estatal": ("poblacion_estatal", "poblacion_estatal", "Población a mitad de año por entidad (CONAPO)."),
 })
 
 ASSETS = [staging_cie, staging_sesnsp, staging_referencia]

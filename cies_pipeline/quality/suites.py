@@ -319,6 +319,17 @@ def _ageeml(today: date) -> list:
             *_cvegeo()]
 
 
+def _poblacion_estatal(today: date) -> list:
+    return [*_columns(["anio", "cve_ent", "poblacion", "archivo_origen"],
+                      {"anio": "entero", "cve_ent": "texto", "poblacion": "entero", "archivo_origen": "texto"}),
+            *_not_null("anio", "cve_ent", "poblacion"),
+            _in_set("cve_ent", ["00", *ENTIDADES]),
+            gxe.ExpectColumnValuesToBeBetween(column="anio", min_value=1950, max_value=2070),
+            # a rate per 100,000 inhabitants divides by it: never zero or negative
+            gxe.ExpectColumnValuesToBeBetween(column="poblacion", min_value=1),
+            _unique("archivo_origen", "anio", "cve_ent")]
+
+
 _FACT_COLUMNS = ["periodo", "cve_ent", "cvegeo", "nivel", "fuente", "metodologia", "archivo_origen",
                  "archivo_sha256", "fila_origen"]
 _FACT_KINDS = {"periodo": "fecha", "cve_ent": "texto", "cvegeo": "texto", "nivel": "texto",
@@ -426,6 +437,10 @@ SUITES: dict[str, SuiteSpec] = {spec.name: spec for spec in [
               _BLOCKING + "Catálogo AGEEML de INEGI: cvegeo único de 5 dígitos con prefijo cve_ent, cve_mun "
               "de 3 dígitos, nombre presente; todo municipio del almacén se une por él.",
               _ageeml, blocking=True, derive=_derive_cvegeo),
+    SuiteSpec("poblacion_estatal",
+              _BLOCKING + "Población CONAPO por entidad y año: una fila por (archivo, año, entidad), "
+              "población positiva (las tasas por 100,000 habitantes dividen entre ella).",
+              _poblacion_estatal, blocking=True),
     SuiteSpec("fact_carpetas_trata",
               _BLOCKING + "warehouse.fact_carpetas_trata: catálogos (cve_ent, nivel, fuente, metodología "
               "acorde al periodo), carpetas >= 0, CVEGEO válido y de la entidad, linaje (sha256, "
