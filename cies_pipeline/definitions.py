@@ -11,10 +11,15 @@ from cies_pipeline.settings import Settings, get_settings
 from cies_pipeline.warehouse.resource import Warehouse, WarehouseResource
 
 
+# Assets whose value is {qualified table name: DataFrame}, published with the rest ('group/name' -> tables).
+TABLE_PROVIDERS: dict[str, list[str]] = {
+}
+
+
 def build_definitions(settings: Settings, hoy: str | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*ingest.ASSETS, *staging.ASSETS, *harmonized.ASSETS,
-                build_publish_asset(Warehouse(settings.warehouse_url).dialect)],
+                build_publish_asset(Warehouse(settings.warehouse_url).dialect, TABLE_PROVIDERS)],
         jobs=[refresh_job],
         schedules=[nightly_refresh],
         sensors=[inbox_sensor],

@@ -49,9 +49,9 @@ _UPSTREAM = {
 }
 
 
-def _spec(t: Table, kinds: set[str]) -> dg.AssetSpec:
+def _spec(t: Table, kinds: set[str], upstream: dict[str, list]) -> dg.AssetSpec:
     return dg.AssetSpec(key=dg.AssetKey([t.schema, t.name]), group_name=t.schema, description=t.description,
-                        kinds=kinds, deps=[dg.AssetKey(k) for k in _UPSTREAM[t.qualified]],
+                        kinds=kinds, deps=[dg.AssetKey(k) for k in upstream[t.qualified]],
                         metadata={"dagster/column_schema": _column_schema(t), "dagster/table_name": t.qualified})
 
 
@@ -74,9 +74,22 @@ def quality_tables(results: list[SourceResult], sin_mapeo: list[pd.DataFrame]) -
     }
 
 
-def build_publish_asset(dialect: str) -> dg.AssetsDefinition:
+def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = None) -> dg.AssetsDefinition:
+    """The publishing multi-asset. `providers` maps the key ('group/name') of an upstream asset whose value is
+    {qualified table name: DataFrame} to the tables it provides: a new table is published by adding it to
+    schema.TABLES and registering the asset that computes it here (see definitions.py)."""
     kinds = {dialect}
-    specs = [_spec(t, kinds) for t in TABLES.values()]
+    providers = providers or {}
+    upstream = dict(_UPSTREAM)
+    for key, tables in providers.items():
+        for name in tables:
+            upstream.setdefault(name, []).append(key.split("/"))
+    missing = set(TABLES) - set(upstream)
+    if missing:
+        raise ValueError(f"tables of schema.TABLES that no asset provides: {sorted(missing)}")
+    specs = [_spec(t, kinds, upstream) for t in TABLES.values()]
+    provider_ins = {f"tablas_{i}": dg.AssetIn(key=dg.AssetKey(key.split("/")))
+                    for i, key in enumerate(sorted(providers))}
     cargas_key = dg.AssetKey(["warehouse", "cargas"])
 
     @dg.multi_asset(
@@ -89,14 +102,16 @@ def build_publish_asset(dialect: str) -> dg.AssetsDefinition:
              "victimas": dg.AssetIn(key=dg.AssetKey(["harmonized", "victimas_trata"])),
              "reconciliacion": dg.AssetIn(key=dg.AssetKey(["harmonized", "reconciliacion"])),
              "gobernanza": dg.AssetIn(key=dg.AssetKey(["harmonized", "gobernanza_cie"])),
-             "poblacion": dg.AssetIn(key=dg.AssetKey(["staging", "poblacion_estatal"]))},
+             "poblacion": dg.AssetIn(key=dg.AssetKey(["staging", "poblacion_estatal"])),
+             **provider_ins},
         check_specs=[dg.AssetCheckSpec("tablas_publicadas", asset=cargas_key,
                                        description="lo que quedó en la base es lo que se quiso escribir")],
     )
     def publicar_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource, cies: CiesResource,
                            reportes: SourceResult, sesnsp: SourceResult, referencia: SourceResult,
                            dim_municipio: pd.DataFrame, carpetas: Harmonized, victimas: Harmonized,
-                           reconciliacion: dict, gobernanza: Gobernanza, poblacion: pd.DataFrame):
+                           reconciliacion: dict, gobernanza: Gobernanza, poblacion: pd.DataFrame,
+                           **provided: dict[str, pd.DataFrame]):
         """Publica todas las tablas de warehouse y quality en una sola transacción."""
         started = datetime.now(timezone.utc)
         results = [reportes, sesnsp, referencia]
@@ -117,6 +132,8 @@ def build_publish_asset(dialect: str) -> dg.AssetsDefinition:
             "warehouse.poblacion_estatal": poblacion,
             **quality_tables(results, [carpetas.sin_mapeo, victimas.sin_mapeo]),
         }
+        for tables in provided.values():
+            frames.update(tables)
         written = {name: len(frame) for name, frame in frames.items()}
         frames["warehouse.cargas"] = pd.DataFrame([{
             "run_id": context.run_id, "iniciado": started,
