@@ -1,0 +1,183 @@
+"""Benchmark: the SESNSP municipal path against a DuckDB reference, measured in the same run.
+
+    .venv/bin/python benchmarks/municipal.py [--file PATH] [--years 1,3,11] [--keep DIR]
+
+For each size (years of data ending in 2025), it
+  1. writes the full-size municipal file with ../shared/tools/make_sesnsp_municipal.py (or takes --file);
+  2. times the reference: DuckDB reading the same file (latin-1 = cp1252 here: the generator writes no byte in
+     0x80-0x9F), keeping the trafficking rows and unpivoting the months into long form;
+  3. times `cies-pipeline refresh` (a subprocess) on the sample data with that municipal file, and reads the run's
+     own step timings from its Dagster instance: the municipal path is ingest/sesnsp + staging/sesnsp +
+     harmonized/carpetas_trata + the publish step (process start-up and imports excluded);
+  4. prints wall time and peak RSS of each process tree, and the ratios;
+  5. repeats a refresh with no changed input.
+Figures only: targets are judged by a person (README), never by a timed test.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATOR = ROOT.parent / "shared" / "tools" / "make_sesnsp_municipal.py"
+PYTHON = sys.executable
+MUNICIPAL_STEPS = ("ingest__sesnsp", "staging_sesnsp", "harmonized__carpetas_trata", "publicar_warehouse")
+
+REFERENCE = """
+import duckdb, sys
+con = duckdb.connect()
+con.execute("SET threads = 2; SET memory_limit = '1GB'; SET enable_progress_bar = false")
+months = ['Enero','Febrero','Marzo','Abril','Mayo','Junio','Julio','Agosto','Septiembre','Octubre',
+          'Noviembre','Diciembre']
+cols = ", ".join('"' + m + '"' for m in months)
+n = con.execute(f'''
+  SELECT count(*) FROM (
+    UNPIVOT (SELECT * FROM read_csv('{sys.argv[1]}', encoding='latin-1', header=true, all_varchar=true)
+             WHERE "Tipo de delito" = 'Trata de personas')
+    ON {cols} INTO NAME mes VALUE valor)
+  WHERE valor IS NOT NULL AND valor <> ''
+''').fetchone()[0]
+print(n)
+"""
+
+
+def _tree_rss_kb(root_pid: int) -> int:
+    """RSS of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+        stack += children.get(pid, [])
+    return total
+
+
+def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MB of the process tree, stdout) of a command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def poll():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            time.sleep(0.02)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    poller.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out}\n{err}")
+    return wall, peak / 1024, out
+
+
+def step_seconds(dagster_home: Path) -> dict[str, float]:
+    """Step durations of the latest run in this instance (the run's own timings)."""
+    code = (
+        "import json, dagster as dg\n"
+        "with dg.DagsterInstance.get() as i:\n"
+        "    run = i.get_runs(limit=1)[0]\n"
+        "    print(json.dumps({s.step_key: s.end_time - s.start_time for s in i.get_run_step_stats(run.run_id)}))\n")
+    out = subprocess.run([PYTHON, "-c", code], env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def prepare(data: Path, municipal: Path) -> None:
+    subprocess.run([PYTHON, "-m", "cies_pipeline.cli", "sample-data", str(data)], check=True,
+                   capture_output=True)
+    for old in (data / "sesnsp").glob("Municipal-*"):
+        old.unlink()
+    shutil.copy(municipal, data / "sesnsp" / municipal.name)
+
+
+def run_size(years: int, given: Path | None, work: Path) -> dict:
+    first = 2025 - years + 1
+    municipal = given or work / f"Municipal-Delitos-{first}-2025_oct2025.csv"
+    if not given:
+        subprocess.run([PYTHON, str(GENERATOR), str(municipal), "--years", f"{first}-2025"], check=True,
+                       capture_output=True)
+    size_mb = municipal.stat().st_size / 1e6
+    rows = sum(1 for _ in open(municipal, "rb")) - 1
+
+    ref_wall, ref_rss, ref_out = measure([PYTHON, "-c", REFERENCE, str(municipal)])
+
+    data = work / f"data_{years}"
+    prepare(data, municipal)
+    env = {**os.environ, "CIES_DATA_DIR": str(data), "DAGSTER_HOME": str(data / "dagster_home")}
+    env.pop("CIES_WAREHOUSE_URL", None)
+    cli = [PYTHON, "-m", "cies_pipeline.cli", "refresh", "--summary", str(data / "summary.json")]
+    full_wall, full_rss, _ = measure(cli, env)
+    steps = step_seconds(data / "dagster_home")
+    path_s = sum(steps.get(s, 0.0) for s in MUNICIPAL_STEPS)
+    again_wall, again_rss, _ = measure(cli, env)
+    again_steps = step_seconds(data / "dagster_home")
+    again_path_s = sum(again_steps.get(s, 0.0) for s in MUNICIPAL_STEPS)
+    if not given:
+        municipal.unlink()
+    shutil.rmtree(data, ignore_errors=True)
+    return {"years": years, "rows": rows, "mb": round(size_mb), "reference_rows": int(ref_out.strip().splitlines()[-1]),
+            "reference_s": ref_wall, "reference_mb": ref_rss, "path_s": path_s,
+            "steps": {k: round(v, 2) for k, v in steps.items() if k in MUNICIPAL_STEPS},
+            "refresh_s": full_wall, "refresh_mb": full_rss, "again_path_s": again_path_s,
+            "again_refresh_s": again_wall, "again_mb": again_rss}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", type=Path, help="an existing municipal file (skips generation; one size)")
+    parser.add_argument("--years", default="1,3,11", help="sizes to run, in years ending 2025")
+    parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one)")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="cies-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    sizes = [0] if args.file else [int(y) for y in args.years.split(",")]
+    results = [run_size(y, args.file, work) for y in sizes]
+    print(f"{'years':>5} {'rows':>10} {'MB':>5} | {'DuckDB ref s':>12} {'MB':>6} | {'path s':>7} {'ratio':>6} | "
+          f"{'refresh s':>9} {'peak MB':>8} | {'unchanged path s':>16} {'% of path':>9}")
+    for r in results:
+        print(f"{r['years']:>5} {r['rows']:>10,} {r['mb']:>5} | {r['reference_s']:>12.2f} {r['reference_mb']:>6.0f} | "
+              f"{r['path_s']:>7.2f} {r['path_s'] / r['reference_s']:>5.1f}x | {r['refresh_s']:>9.2f} "
+              f"{r['refresh_mb']:>8.0f} | {r['again_path_s']:>16.2f} {100 * r['again_path_s'] / r['path_s']:>8.0f}%")
+    for r in results:
+        print(f"  {r['years']} years, municipal path steps: {r['steps']}")
+    if len(results) > 1:
+        small, big = results[0], results[-1]
+        print(f"growth: {big['years']}/{small['years']} years = {big['rows'] / small['rows']:.1f}x rows -> "
+              f"{big['path_s'] / small['path_s']:.1f}x path time, {big['reference_s'] / small['reference_s']:.1f}x "
+              f"reference time")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
