@@ -11,7 +11,15 @@ fixed seed (random.Random(2025)) with fixed file modification times, so two runs
     sesnsp/IDEFC_NM_dic25.csv                   SESNSP state crimes 2023-2025 (cp1252, CRLF), release dic 2025
     sesnsp/IDVFC_NM_dic25.csv                   SESNSP state victims (Sexo x Rango de edad: the 7 real combos)
     sesnsp/Municipal-Delitos-2015-2025_dic2025.csv  SESNSP municipal crimes (sample municipalities + 998)
-    inbox/state_reports/...                     CIE reports of 26 states (one of them unreadable), 2025
+    sesnsp/RNID-{Delitos,Victimas}_Estatal-2026-mar2026.csv  RNID early release (cp1252, months after March
+                                                empty), state crimes and victims
+    sesnsp/RNID-{Delitos,Victimas}_{Estatal,Municipal}-2026-ago2026.csv  RNID release of August (UTF-8 with
+                                                BOM, September-December written as 0): trata by purpose
+                                                ('Trata de personas - <finalidad>'), 2026 age ranges,
+                                                victims by municipality too
+    reference/base_municipios_final_datos_01.csv / _02.csv  CONAPO municipal layout (latin-1), 2025 / 2026
+    inbox/state_reports/...                     CIE reports of 26 states (one of them unreadable), 2025;
+                                                Jalisco and Nuevo León also 2026-01..03 (CSV sets)
 
 Figures are invented. SESNSP trata counts are drawn first; the CIE reports are then written FROM them (the
 municipal split of the SESNSP municipal file, victims re-labelled one by one), so every state-month matches
@@ -43,6 +51,15 @@ Planted facts
 | instalado 'no' | colima_reporte_2025_comite.csv | Colima's CIE is not installed |
 | SESNSP own disagreement | Veracruz (30) 2025-05 | state file 3, municipal file 4 (Veracruz 2, Xalapa 1, Coatzacoalcos 1); CIE 3 (Veracruz 2, Xalapa 1) |
 | SESNSP quirks | IDEFC_NM_dic25.csv repeats its header once (line 626); the municipal file's last line is cut | the cut line is 2025 Zacatecas 32998 Narcomenudeo |
+| 2026 forms match | Jalisco (14) 2026-02; jalisco_cie_2026_*.csv | 3 carpetas, 4 victims: EXPLOTACION_SEXUAL 3, EXPLOTACION_LABORAL 1; victims by municipality 14039 2, 14101 1, 14120 1: all coincide |
+| 2026 forms differ | Nuevo León (19) 2026-03; nl_cie_2026_victimas.csv | 3 victims on both sides, but the CIE writes the laboral one (Apodaca) as 'explotación sexual': SEXUAL CIE 3 / SESNSP 2 (discrepa), LABORAL CIE none / SESNSP 1 |
+| unknown RNID subtype | RNID-Victimas_{Estatal,Municipal}-2026-ago2026.csv, Puebla (21) 2026-05 | 'Trata de personas - Finalidad no catalogada': 1 carpeta, 1 victim (Mujer, 18 a 29 años, 21114) under SIN_CLASIFICAR |
+| SESNSP revision | Jalisco 2026-01 | March release 1 carpeta / 1 victim, August release 2 / 2 (the latest corte wins; the CIE writes 2) |
+| unpublished months | RNID files | March release: April-December empty; August release: September-December '0' (never loaded) |
+
+2026 (own seed, so 2023-2025 are unchanged): every state has every subtype's carpetas line (zeros
+included) and at least one victims line, so all 32 states have a SESNSP figure for 2026-01..08;
+the reconciled months are 2025-01..2026-08 (32 x 20 x 2 = 1,280 rows of warehouse.reconciliacion).
 
 Partial years: Baja California Sur 2025-01..09, Colima 2025-01..06, Hidalgo 2025-01..10, Morelos 2025-04..12,
 Sinaloa 2025-01..09, Puebla 2025-01..09 (newest file). Everyone else 2025-01..12.
@@ -973,6 +990,238 @@ def _write_state_reports(directory: Path, model: _Model, rng: random.Random) -> 
     return paths + [older, html], planted, older
 
 
+# -- 2026: the RNID methodology ------------------------------------------------------------------------
+# Drawn from their own seed so that adding them left every 2023-2025 figure and CIE report unchanged.
+SEED_2026 = SEED + 2026
+RELEASE_2026 = 8            # the later release: August 2026 ('..._ago2026.csv', UTF-8 with BOM, later months 0)
+EARLY_RELEASE_2026 = 3      # the early release: March 2026 ('..._mar2026.csv', windows-1252, later months empty)
+TRATA_2026_TIPO = ("La libertad personal", "Trata de personas")
+# Trafficking subtypes by purpose ('Parent - Child'), with the art. 10 code the crosswalk must give and the
+# draw's weight. Labels are domain.md section 2's candidates; the last one is of the other catalogue.
+SUBTIPOS_2026 = [
+    ("Trata de personas - Prostitución ajena u otras formas de explotación sexual ajena", "EXPLOTACION_SEXUAL",
+     0.55),
+    ("Trata de personas - Explotación laboral", "EXPLOTACION_LABORAL", 0.14),
+    ("Trata de personas - Trabajo o servicios forzados", "TRABAJO_FORZADO", 0.08),
+    ("Trata de personas - Mendicidad forzosa", "MENDICIDAD", 0.06),
+    ("Trata de personas - Utilización de personas menores de dieciocho años en actividades delictivas",
+     "ACTIVIDADES_DELICTIVAS", 0.08),
+    ("Trata de personas - Condición de siervo", "SERVIDUMBRE", 0.03),
+    ("Trata de personas - Esclavitud", "ESCLAVITUD", 0.02),
+    ("Trata de personas con fines de tráfico de órganos", "TRAFICO_ORGANOS", 0.04),
+]
+SUBTIPO_CODE = {label: code for label, code, _w in SUBTIPOS_2026}
+# A subtype no crosswalk knows: written only for Puebla, one carpeta and one victim in 2026-05.
+UNKNOWN_SUBTIPO = "Trata de personas - Finalidad no catalogada"
+SUBTIPO_CODE[UNKNOWN_SUBTIPO] = "SIN_CLASIFICAR"
+OTROS_2026 = [("El patrimonio", "Robo de vehículo automotor", "Robo de vehículo automotor - Coche de 4 ruedas",
+               "Con violencia", 1.2),
+              ("La vida y la Integridad corporal", "Homicidio", "Homicidio doloso - Con arma de fuego",
+               "Homicidio doloso - Con arma de fuego", 1.3)]
+SEXOS_2026 = ["Mujer", "Hombre", "No identificado"]
+SEXOS_2026_W = [0.70, 0.25, 0.05]
+RANGOS_2026 = ["0 a 12 años", "13 a 17 años", "18 a 29 años", "30 a 60 años", "Más de 60 años", "No especificado"]
+RANGOS_2026_W = [0.08, 0.22, 0.40, 0.24, 0.02, 0.04]
+# Planted 2026 carpetas: (cve_ent, month) -> [(cve_mun, subtype, [(sexo, rango) per victim])], the whole
+# state-month. Jalisco's CIE matches them; Nuevo León's CIE writes its laboral victim as sexual.
+_SEXUAL, _LABORAL = SUBTIPOS_2026[0][0], SUBTIPOS_2026[1][0]
+FORCED_2026 = {
+    ("14", 1): [("039", _SEXUAL, [("Mujer", "18 a 29 años")]), ("120", _SEXUAL, [("Mujer", "13 a 17 años")])],
+    ("14", 2): [("039", _SEXUAL, [("Mujer", "18 a 29 años"), ("Mujer", "13 a 17 años")]),
+                ("120", _LABORAL, [("Hombre", "30 a 60 años")]), ("101", _SEXUAL, [("Mujer", "0 a 12 años")])],
+    ("19", 3): [("039", _SEXUAL, [("Mujer", "18 a 29 años"), ("Mujer", "18 a 29 años")]),
+                ("006", _LABORAL, [("Hombre", "30 a 60 años")])],
+    ("21", 5): [("114", UNKNOWN_SUBTIPO, [("Mujer", "18 a 29 años")])],
+}
+# The early release had not yet registered Jalisco's second carpeta of January (Zapopan): 1 there, 2 in
+# the August release, which wins.
+LATE_REGISTERED_2026 = ("14", 1, 1)       # (cve_ent, month, index of the carpeta missing in March)
+CIE_2026 = {"14": ("jalisco_cie_2026", "Jalisco"), "19": ("nl_cie_2026", "Nuevo León")}
+CIE_2026_MONTHS = (1, 3)
+CIE_2026_MISLABEL = ("19", 3)              # the laboral victim written as 'explotación sexual'
+CIE_FORMA_2026 = {"EXPLOTACION_SEXUAL": "explotación sexual", "EXPLOTACION_LABORAL": "laboral",
+                  "TRABAJO_FORZADO": "trabajos forzados", "MENDICIDAD": "mendicidad",
+                  "ACTIVIDADES_DELICTIVAS": "reclutamiento para delinquir", "SERVIDUMBRE": "condición de siervo",
+                  "ESCLAVITUD": "esclavitud", "TRAFICO_ORGANOS": "tráfico de órganos"}
+HEADER_MUNICIPAL_VICTIMS = HEADER_MUNICIPAL[:9] + ["Sexo", "Rango de edad"] + MESES
+# CONAPO municipal projections: 2025 in _01 and 2026 in _02 (CONAPO splits its file in two as well).
+CONAPO_MUN_FILES = {2025: "base_municipios_final_datos_01.csv", 2026: "base_municipios_final_datos_02.csv"}
+EDAD_QUIN = [f"pobm_{a:02d}_{a + 4:02d}" for a in range(0, 65, 5)] + ["pobm_65_mm"]
+
+
+def poblacion_municipal(cvegeo: str, year: int) -> int:
+    """The sample's municipal population: the AGEEML figure (Censo 2020) grown at its state's rate."""
+    pob = next(m[3] for m in MUNICIPIOS if m[0] == cvegeo)
+    growth = next(e[6] for e in ENTIDADES if e[0] == cvegeo[:2])
+    return round(pob * (1 + growth) ** (year - 2020))
+
+
+def _spread(total: int, weights: list[float]) -> list[int]:
+    """Integers proportional to weights that add up to total exactly (largest remainders)."""
+    raw = [total * w / sum(weights) for w in weights]
+    out = [int(x) for x in raw]
+    for i in sorted(range(len(raw)), key=lambda i: -(raw[i] - out[i]))[:total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def _write_conapo_municipal(directory: Path) -> list[Path]:
+    paths = []
+    age_w = [max(0.05, 1 - (a / 80) ** 2) for a in range(0, 70, 5)]
+    for year, name in CONAPO_MUN_FILES.items():
+        rows = [["RENGLON", "CLAVE", "CLAVE_ENT", "NOM_ENT", "MUN", "SEXO", "AÑO", "EDAD_QUIN", "POB"]]
+        for cvegeo, nombre, _c, _p in MUNICIPIOS:
+            total = poblacion_municipal(cvegeo, year)
+            hombres = round(total * 0.486)
+            for sexo, n in (("HOMBRES", hombres), ("MUJERES", total - hombres)):
+                for edad, pob in zip(EDAD_QUIN, _spread(n, age_w)):
+                    rows.append([len(rows), int(cvegeo), int(cvegeo[:2]), NOMBRE[cvegeo[:2]], nombre, sexo, year,
+                                 edad, pob])
+        path = directory / "reference" / name
+        _write_csv(path, rows, "latin-1")
+        paths.append(path)
+    return paths
+
+
+class _Model2026:
+    """RNID-2026 figures, January to RELEASE_2026: a list of carpetas per (cve_ent, month), each with its
+    municipality (cve_mun, '998' = not specified), subtype and victims (sexo, rango de edad)."""
+
+    def __init__(self):
+        rng = random.Random(SEED_2026)
+        labels = [label for label, _c, _w in SUBTIPOS_2026]
+        weights = [w for _l, _c, w in SUBTIPOS_2026]
+        self.carpetas: dict[tuple[str, int], list[tuple[str, str, list[tuple[str, str]]]]] = {}
+        self.otros: dict[tuple[str, str], list[int]] = {}
+        for cve, _n, _c, _a, hombres, mujeres, _g, lam in ENTIDADES:
+            muns = _municipios_de(cve)
+            mun_keys = [m[0][2:] for m in muns] + ["998"]
+            mun_w = [m[3] for m in muns] + [0.12 * sum(m[3] for m in muns)]
+            for month in range(1, RELEASE_2026 + 1):
+                drawn = []
+                for _ in range(_poisson(rng, lam * 1.05)):
+                    victims = [(rng.choices(SEXOS_2026, SEXOS_2026_W)[0], rng.choices(RANGOS_2026, RANGOS_2026_W)[0])
+                               for _ in range(1 + (rng.random() < 0.35))]
+                    drawn.append((rng.choices(mun_keys, mun_w)[0], rng.choices(labels, weights)[0], victims))
+                self.carpetas[(cve, month)] = FORCED_2026.get((cve, month), drawn)
+            per100k = (hombres + mujeres) * 1000 / 100_000
+            for crime in OTROS_2026:
+                self.otros[(cve, crime[2])] = [_poisson(rng, crime[4] * per100k) if crime[4] * per100k < 30
+                                               else round(crime[4] * per100k * rng.uniform(0.85, 1.15))
+                                               for _ in range(RELEASE_2026)]
+
+    def in_release(self, cve: str, month: int, release: int) -> list:
+        """The carpetas a release publishes for a state-month (the early one lacks a late registration)."""
+        carpetas = self.carpetas[(cve, month)]
+        if release == EARLY_RELEASE_2026 and (cve, month) == LATE_REGISTERED_2026[:2]:
+            return [c for i, c in enumerate(carpetas) if i != LATE_REGISTERED_2026[2]]
+        return carpetas
+
+
+def _rnid_months(counts: dict[int, int], release: int) -> list:
+    """Twelve month cells: figures up to the release; after it empty (March release) or 0 (August)."""
+    after = "" if release == EARLY_RELEASE_2026 else 0
+    return [_fmt_count(counts.get(m, 0)) if m <= release else after for m in range(1, 13)]
+
+
+def _write_rnid(directory: Path, model: _Model2026) -> list[Path]:
+    sesnsp = directory / "sesnsp"
+    labels = [label for label, _c, _w in SUBTIPOS_2026]
+    paths = []
+    for release, encoding, kinds in ((EARLY_RELEASE_2026, "cp1252", ("Delitos_Estatal", "Victimas_Estatal")),
+                                     (RELEASE_2026, "utf-8-sig", ("Delitos_Estatal", "Delitos_Municipal",
+                                                                  "Victimas_Estatal", "Victimas_Municipal"))):
+        tag = f"{MESES_ABR[release - 1]}2026"
+        rows = {"Delitos_Estatal": [HEADER_STATE], "Delitos_Municipal": [HEADER_MUNICIPAL],
+                "Victimas_Estatal": [HEADER_VICTIMS], "Victimas_Municipal": [HEADER_MUNICIPAL_VICTIMS]}
+        for cve, nombre, *_ in ENTIDADES:
+            base = [2026, int(cve), nombre]
+            carp: dict[tuple, dict[int, int]] = {}      # (cve_mun, subtype) -> month -> carpetas
+            vict: dict[tuple, dict[int, int]] = {}      # (cve_mun, subtype, sexo, rango) -> month -> victims
+            for month in range(1, release + 1):
+                for cve_mun, subtipo, victims in model.in_release(cve, month, release):
+                    cell = carp.setdefault((cve_mun, subtipo), {})
+                    cell[month] = cell.get(month, 0) + 1
+                    for sexo, rango in victims:
+                        cell = vict.setdefault((cve_mun, subtipo, sexo, rango), {})
+                        cell[month] = cell.get(month, 0) + 1
+            subtipos = labels + ([UNKNOWN_SUBTIPO] if any(k[1] == UNKNOWN_SUBTIPO for k in carp) else [])
+            for crime in OTROS_2026:
+                rows["Delitos_Estatal"].append(base + list(crime[:4]) + _rnid_months(
+                    dict(enumerate(model.otros[(cve, crime[2])], start=1)), release))
+            for subtipo in subtipos:      # every subtype of the catalogue, zeros included
+                counts = {m: sum(c.get(m, 0) for (mun, s), c in carp.items() if s == subtipo)
+                          for m in range(1, 13)}
+                rows["Delitos_Estatal"].append(base + list(TRATA_2026_TIPO) + [subtipo, "Trata de personas"]
+                                               + _rnid_months(counts, release))
+            # victims: the lines with a victim, and always one line so every state publishes a figure
+            state_keys = sorted({k[1:] for k in vict} | {(labels[0], "Mujer", "18 a 29 años")},
+                                key=lambda k: (subtipos.index(k[0]), SEXOS_2026.index(k[1]),
+                                               RANGOS_2026.index(k[2])))
+            for subtipo, sexo, rango in state_keys:
+                counts = {m: sum(c.get(m, 0) for k, c in vict.items() if k[1:] == (subtipo, sexo, rango))
+                          for m in range(1, 13)}
+                rows["Victimas_Estatal"].append(base + list(TRATA_2026_TIPO) + [subtipo, "Trata de personas",
+                                                                               sexo, rango]
+                                                + _rnid_months(counts, release))
+            muns = [(m[0], m[1]) for m in _municipios_de(cve)] + [(cve + "998", "No especificado")]
+            for cvegeo, mun_nombre in muns:
+                mbase = base + [int(cvegeo), mun_nombre]
+                rows["Delitos_Municipal"].append(mbase + list(OTROS_2026[0][:4]) + _rnid_months(
+                    {m: n // len(muns) for m, n in enumerate(model.otros[(cve, OTROS_2026[0][2])], start=1)},
+                    release))
+                for subtipo in subtipos:
+                    if (cvegeo[2:], subtipo) in carp:
+                        rows["Delitos_Municipal"].append(mbase + list(TRATA_2026_TIPO) + [subtipo, "Trata de personas"]
+                                                         + _rnid_months(carp[(cvegeo[2:], subtipo)], release))
+                for key in sorted((k for k in vict if k[0] == cvegeo[2:]),
+                                  key=lambda k: (subtipos.index(k[1]), SEXOS_2026.index(k[2]),
+                                                 RANGOS_2026.index(k[3]))):
+                    rows["Victimas_Municipal"].append(mbase + list(TRATA_2026_TIPO)
+                                                      + [key[1], "Trata de personas", key[2], key[3]]
+                                                      + _rnid_months(vict[key], release))
+        for kind in kinds:
+            path = sesnsp / f"RNID-{kind}-2026-{tag}.csv"
+            _write_csv(path, rows[kind], encoding)
+            paths.append(path)
+    return paths
+
+
+def _write_cie_2026(directory: Path, model: _Model2026) -> list[Path]:
+    """Jalisco's and Nuevo León's first 2026 quarter (canonical CSV set, UTF-8), written from the model."""
+    inbox = directory / "inbox" / "state_reports"
+    paths = []
+    for cve, (stem, entidad) in CIE_2026.items():
+        carpetas = [H_CARPETAS]
+        victimas = [H_VICTIMAS]
+        for month in range(CIE_2026_MONTHS[0], CIE_2026_MONTHS[1] + 1):
+            periodo = f"2026-{month:02d}"
+            by_mun: dict[str, int] = {}
+            by_victim: dict[tuple, int] = {}
+            for cve_mun, subtipo, victims in model.carpetas[(cve, month)]:
+                by_mun[cve_mun] = by_mun.get(cve_mun, 0) + 1
+                code = SUBTIPO_CODE[subtipo]
+                if (cve, month) == CIE_2026_MISLABEL and code == "EXPLOTACION_LABORAL":
+                    code = "EXPLOTACION_SEXUAL"
+                for sexo, rango in victims:
+                    key = (cve_mun, CIE_FORMA_2026[code], sexo, rango)
+                    by_victim[key] = by_victim.get(key, 0) + 1
+            if not by_mun:
+                carpetas.append([periodo, entidad, None, 0])
+            for cve_mun, n in sorted(by_mun.items()):
+                carpetas.append([periodo, entidad, _mun_label({"mun": "name"}, cve, cve_mun), n])
+            if not by_victim:
+                victimas.append([periodo, entidad, None, None, None, None, None, 0])
+            for (cve_mun, forma, sexo, rango), n in sorted(by_victim.items()):
+                victimas.append([periodo, entidad, _mun_label({"mun": "name"}, cve, cve_mun), forma, sexo, rango,
+                                 "Mexicana", n])
+        for kind, rows in (("carpetas", carpetas), ("victimas", victimas)):
+            path = inbox / f"{stem}_{kind}.csv"
+            _write_csv(path, rows, "utf-8-sig", ",", "\n")
+            paths.append(path)
+    return paths
+
+
 def write_sample_data(directory: Path) -> dict:
     """Write the whole sample under `directory` (overwriting its own files) and say what was written.
 
@@ -985,10 +1234,12 @@ def write_sample_data(directory: Path) -> dict:
     paths = _write_reference(directory)
     sesnsp_paths, repeated_header_line = _write_sesnsp(directory, model)
     report_paths, planted, older = _write_state_reports(directory, model, rng)
-    paths += sesnsp_paths + report_paths
+    model_2026 = _Model2026()
+    paths += sesnsp_paths + report_paths + _write_conapo_municipal(directory) + _write_rnid(directory, model_2026) \
+        + _write_cie_2026(directory, model_2026)
     for path in paths:
         mtime = OLDER_MTIME if path == older else FIXED_MTIME
         os.utime(path, (mtime, mtime))
     planted["IDEFC_NM_dic25.csv:encabezado_repetido"] = repeated_header_line
     return {"files": sorted(p.relative_to(directory).as_posix() for p in paths),
-            "corte_sesnsp": RELEASE, "estados_sin_reporte": list(SIN_REPORTE), "hechos": planted}
+            "corte_sesnsp": f"2026-{RELEASE_2026:02d}", "estados_sin_reporte": list(SIN_REPORTE), "hechos": planted}

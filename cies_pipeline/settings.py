@@ -5,6 +5,8 @@ CIES_WAREHOUSE_URL   any SQLAlchemy URL; default duckdb:///<CIES_DATA_DIR>/cies.
                      (not warehouse.duckdb: a file named like the schema `warehouse` makes
                      `warehouse.t` ambiguous in DuckDB)
 CIES_RECONCILIACION_DESDE  optional YYYY-MM: first reconciled month (default: earliest CIE period)
+CIES_CROSSWALK_DIR   optional folder with an analyst's edited crosswalk CSVs (each file found there replaces
+                     the package's; read at every run: harmonize/crosswalks.py)
 DAGSTER_HOME         default <CIES_DATA_DIR>/dagster_home, so CLI and UI runs share one instance
 """
 from __future__ import annotations

@@ -134,7 +134,10 @@ def test_read_reference_dir(tmp_path):
     write(tmp_path / "conapo.csv", CONAPO_LINES, "cp1252")
     write(tmp_path / "otro.csv", ["a,b", "1,2"], "utf-8")
     result = read_reference_dir(tmp_path)
-    assert set(result.frames) == {"municipios", "poblacion_estatal", "poblacion_estatal_detalle"}
+    # poblacion_municipal is always there (empty without a CONAPO municipal file: test_reference_municipal.py)
+    assert set(result.frames) == {"municipios", "poblacion_estatal", "poblacion_estatal_detalle",
+                                  "poblacion_municipal"}
+    assert len(result.frames["poblacion_municipal"]) == 0
     assert set(result.frames["municipios"]["archivo_origen"]) == {"inegi/AGEEML.csv"}
     assert len(result.frames["municipios"]) == 5 and len(result.frames["poblacion_estatal"]) == 3
     assert sorted(a["tipo"] for a in result.archivos) == ["ageeml", "conapo_estatal"]

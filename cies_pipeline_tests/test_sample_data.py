@@ -170,7 +170,7 @@ def test_two_runs_are_byte_identical_with_fixed_mtimes(tmp_path):
     assert first == second
     a, b = digest(tmp_path / "a"), digest(tmp_path / "b")
     assert a == b
-    assert len(a) == 53
+    assert len(a) == 65
     # Running again over the same directory overwrites its own files with the same bytes.
     write_sample_data(tmp_path / "a")
     assert digest(tmp_path / "a") == a
@@ -357,7 +357,8 @@ def test_resent_report_newer_wins(sample):
 def test_states_without_report(sample):
     files = {p.name for p in (sample / INBOX).iterdir()}
     stems = {re.sub(r"_(carpetas|victimas|comite|acuerdos)\.csv$", "", f) for f in files}
-    expected = {r[0] for r in REPORTS.values()} | {"CIE_Guerrero_2025.xlsx", "Puebla_CIE_2025-01_a_2025-06.xlsx"}
+    expected = {r[0] for r in REPORTS.values()} | {"CIE_Guerrero_2025.xlsx", "Puebla_CIE_2025-01_a_2025-06.xlsx",
+                                                   "jalisco_cie_2026", "nl_cie_2026"}
     assert stems == expected
     named = " ".join(files).lower()
     for estado in ("campeche", "durango", "nayarit", "sonora", "tabasco", "zacatecas"):
@@ -430,3 +431,32 @@ def test_comite_and_acuerdos(sample):
     assert min(per_state) >= 3 and max(per_state) <= 6
     bcs = load_workbook(sample / INBOX / "CIE BCS enero-septiembre 2025.xlsx")["CIE"]
     assert bcs.cell(1, 3).value == "Fecha de instalación" and isinstance(bcs.cell(2, 3).value, datetime)
+
+
+def test_rnid_2026_files_encodings_unpublished_months_and_planted_figures(sample):
+    early = (sample / "sesnsp/RNID-Victimas_Estatal-2026-mar2026.csv").read_bytes()
+    late = (sample / "sesnsp/RNID-Victimas_Estatal-2026-ago2026.csv").read_bytes()
+    assert not early.startswith(b"\xef\xbb\xbf") and "Año".encode("cp1252") in early[:4]
+    assert late.startswith(b"\xef\xbb\xbf" + "Año".encode("utf-8"))
+    early_rows = list(csv.reader(io.StringIO(early.decode("cp1252"), newline="")))[1:]
+    late_rows = list(csv.reader(io.StringIO(late[3:].decode("utf-8"), newline="")))[1:]
+    months = slice(9, 21)   # Sexo and Rango de edad precede the twelve months
+    assert {tuple(r[months][3:]) for r in early_rows} == {("",) * 9}          # April..December empty
+    assert {tuple(r[months][8:]) for r in late_rows} == {("0",) * 4}          # September..December 0
+    assert {r[8] for r in late_rows} >= {"13 a 17 años", "30 a 60 años"} and len({r[4] for r in late_rows}) == 1
+    # Jalisco 2026-02 and Nuevo León 2026-03 by form, and Puebla's unknown subtype (2026-05)
+    def total(rows, cve, month, subtipo=None):
+        return sum(int(r[months][month - 1]) for r in rows if r[1] == cve and (subtipo is None or r[5] == subtipo))
+    sexual = "Trata de personas - Prostitución ajena u otras formas de explotación sexual ajena"
+    laboral = "Trata de personas - Explotación laboral"
+    assert (total(late_rows, "14", 2), total(late_rows, "14", 2, sexual), total(late_rows, "14", 2, laboral)) \
+        == (4, 3, 1)
+    assert (total(late_rows, "19", 3, sexual), total(late_rows, "19", 3, laboral)) == (2, 1)
+    assert total(late_rows, "21", 5, "Trata de personas - Finalidad no catalogada") == 1
+    # the revision: the March release lacks Jalisco's second January victim
+    assert (total(early_rows, "14", 1), total(late_rows, "14", 1)) == (1, 2)
+    cie = list(csv.reader(io.StringIO((sample / INBOX / "nl_cie_2026_victimas.csv").read_text("utf-8-sig"))))
+    march = [r for r in cie[1:] if r[0] == "2026-03"]
+    assert sorted((r[3], int(r[7])) for r in march) == [("explotación sexual", 1), ("explotación sexual", 2)]
+    conapo = (sample / "reference/base_municipios_final_datos_02.csv").read_bytes()
+    assert conapo.startswith(b"RENGLON,CLAVE,CLAVE_ENT,NOM_ENT,MUN,SEXO,A\xd1O,EDAD_QUIN,POB")

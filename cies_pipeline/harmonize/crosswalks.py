@@ -2,11 +2,17 @@
 
 A crosswalk is a CSV under `harmonize/crosswalks/` that an analyst can open and extend. Its version is the
 first 12 hex digits of the file's sha256, so any edit is visible in `warehouse.cargas` and on every
-harmonized row that it classified.
+harmonized row that it classified (`versiones_crosswalk`).
+
+An analyst keeps an edited copy outside the package by pointing CIES_CROSSWALK_DIR at a folder: each
+crosswalk is read from there when the folder holds `<name>.csv`, else from the package. The variable and
+the files are read on every load (a loaded file is cached by path, size and modification time), so the
+next run after an edit, even in the same process, classifies with the edited file.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,35 +21,60 @@ import pandas as pd
 from cies_pipeline.sources.common import normalize_label
 
 CROSSWALK_DIR = Path(__file__).parent / "crosswalks"
+CROSSWALK_DIR_ENV = "CIES_CROSSWALK_DIR"
 
 
-@lru_cache(maxsize=None)
-def _load(name: str, directory: str) -> tuple[pd.DataFrame, str]:
-    path = Path(directory) / f"{name}.csv"
-    raw = path.read_bytes()
+def crosswalk_dir() -> Path:
+    """The analyst's folder (CIES_CROSSWALK_DIR) when set, else the package's."""
+    configured = os.environ.get(CROSSWALK_DIR_ENV)
+    return Path(configured) if configured else CROSSWALK_DIR
+
+
+def _path(name: str, directory: Path | None) -> Path:
+    path = Path(directory or crosswalk_dir()) / f"{name}.csv"
+    if directory is None and not path.is_file():
+        return CROSSWALK_DIR / f"{name}.csv"     # an override folder may hold only the files it edits
+    return path
+
+
+@lru_cache(maxsize=256)
+def _load_file(path: str, _size: int, _mtime_ns: int) -> tuple[pd.DataFrame, str]:
+    raw = Path(path).read_bytes()
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     return frame, hashlib.sha256(raw).hexdigest()[:12]
 
 
+def _load(name: str, directory: Path | None) -> tuple[pd.DataFrame, str]:
+    path = _path(name, directory)
+    stat = path.stat()
+    return _load_file(str(path), stat.st_size, stat.st_mtime_ns)
+
+
 def load_crosswalk(name: str, directory: Path | None = None) -> pd.DataFrame:
     """The crosswalk `name` (file `<name>.csv`) as text columns; blank cells are ''."""
-    return _load(name, str(directory or CROSSWALK_DIR))[0].copy()
+    return _load(name, directory)[0].copy()
 
 
 def crosswalk_version(name: str, directory: Path | None = None) -> str:
-    return _load(name, str(directory or CROSSWALK_DIR))[1]
+    return _load(name, directory)[1]
 
 
 def crosswalk_versions(directory: Path | None = None) -> dict[str, str]:
-    """Every crosswalk file's version, for `warehouse.cargas`."""
-    directory = directory or CROSSWALK_DIR
-    return {p.stem: crosswalk_version(p.stem, directory) for p in sorted(directory.glob("*.csv"))}
+    """Every crosswalk file's version, for `warehouse.cargas` (the package's files, as overridden)."""
+    names = sorted({p.stem for p in CROSSWALK_DIR.glob("*.csv")}
+                   | ({p.stem for p in Path(directory or crosswalk_dir()).glob("*.csv")}))
+    return {name: crosswalk_version(name, directory) for name in names}
+
+
+def versions_text(names) -> str:
+    """'formas_explotacion@ab12cd34ef56;sexo@…': the versions of the crosswalks that classified a row."""
+    return ";".join(f"{name}@{crosswalk_version(name)}" for name in names)
 
 
 def clear_cache() -> None:
-    """Forget loaded crosswalks (after an analyst edits one in a long-lived process)."""
-    _load.cache_clear()
-    _entidad_index.cache_clear()
+    """Forget loaded crosswalks (files are re-read anyway when their size or modification time change)."""
+    _load_file.cache_clear()
+    _entidad_index_of.cache_clear()
 
 
 # -- states ---------------------------------------------------------------------------------------
@@ -52,8 +83,12 @@ def entidades() -> pd.DataFrame:
     return load_crosswalk("entidades")
 
 
-@lru_cache(maxsize=1)
 def _entidad_index() -> dict[str, str]:
+    return _entidad_index_of(crosswalk_version("entidades") + crosswalk_version("entidades_alias"))
+
+
+@lru_cache(maxsize=4)
+def _entidad_index_of(_version: str) -> dict[str, str]:
     index: dict[str, str] = {}
     for row in entidades().itertuples(index=False):
         for label in (row.nombre, row.nombre_sesnsp, row.nombre_corto, row.abreviatura):

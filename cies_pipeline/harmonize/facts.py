@@ -1,11 +1,14 @@
 """From staged frames to warehouse-shaped facts: categories and municipalities applied, rules recorded.
 
 One staged row gives one fact row, with its lineage, so any figure can be followed back to its cell.
-`nivel` says which grain a row belongs to: every CIE row and every SESNSP municipal-file row is
-'municipal' (a CIE blank municipality is the state's EE998); SESNSP state-file rows are 'estatal' with no
-cvegeo. An analyst sums one nivel per fuente and never counts SESNSP twice. Labels no crosswalk knows
+`nivel` says which grain a row belongs to: every CIE row and every SESNSP municipal-file row (carpetas, and
+victims from 2026) is 'municipal' (a CIE blank municipality is the state's EE998); SESNSP state-file rows
+are 'estatal' with no cvegeo. An analyst sums one nivel per fuente and never counts SESNSP twice. Labels no crosswalk knows
 still load (SIN_CLASIFICAR, EE998, No identificado, No especificado, No especificada) and are listed in
-`Harmonized.sin_mapeo` for `quality.etiquetas_sin_mapeo`.
+`Harmonized.sin_mapeo` for `quality.etiquetas_sin_mapeo`. Every row records the rule per dimension
+(`municipio_regla` / `reglas`) and the version of each crosswalk that classified it
+(`versiones_crosswalk`, 'formas_explotacion@<sha12>;…'), so a reclassification after an analyst's edit
+is visible row by row.
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from cies_pipeline.harmonize.categories import (NACIONALIDAD_NE, NO_ESPECIFICADA
                                                 classify_forma, classify_grupo_edad,
                                                 classify_nacionalidad, classify_sexo,
                                                 crosswalk_versions_used)
+from cies_pipeline.harmonize.crosswalks import versions_text
+from cies_pipeline.sources.common import normalize_label
 from cies_pipeline.harmonize.municipalities import resolve_municipios
 
 __all__ = ["FACT_CARPETAS_COLUMNS", "FACT_VICTIMAS_COLUMNS", "SIN_MAPEO_COLUMNS", "Harmonized",
@@ -25,11 +30,11 @@ __all__ = ["FACT_CARPETAS_COLUMNS", "FACT_VICTIMAS_COLUMNS", "SIN_MAPEO_COLUMNS"
            "harmonize_sesnsp_victimas", "crosswalk_versions_used", "metodologia_de_periodo"]
 
 FACT_CARPETAS_COLUMNS = ["periodo", "cve_ent", "cvegeo", "nivel", "fuente", "metodologia", "carpetas",
-                         "municipio_regla", "archivo_origen", "archivo_sha256", "hoja", "fila_origen",
+                         "municipio_regla", "versiones_crosswalk", "archivo_origen", "archivo_sha256", "hoja", "fila_origen",
                          "corte"]
 FACT_VICTIMAS_COLUMNS = ["periodo", "cve_ent", "cvegeo", "nivel", "fuente", "metodologia",
                          "forma_explotacion", "sexo", "grupo_edad", "grupo_edad_detalle", "nacionalidad",
-                         "pais", "victimas", "reglas", "archivo_origen", "archivo_sha256", "hoja",
+                         "pais", "victimas", "reglas", "versiones_crosswalk", "archivo_origen", "archivo_sha256", "hoja",
                          "fila_origen", "corte"]
 SIN_MAPEO_COLUMNS = ["archivo_origen", "columna", "etiqueta", "filas"]
 
@@ -38,6 +43,13 @@ RNID_DESDE = pd.Timestamp("2026-01-01")
 _REVIEW_RULES = {SIN_MAPEO, "sin_resolver", "ambigua"}
 # SESNSP 2015-2025 publishes trata without form or nationality: not a label, the source has no breakdown.
 SIN_DESGLOSE = "sin_desglose"
+# The crosswalks each kind of row goes through (the state is resolved by the CIE reader; municipality
+# names through abreviaturas; SESNSP rows come with codes).
+CIE_CARPETAS_CROSSWALKS = ("entidades", "entidades_alias", "abreviaturas")
+CIE_VICTIMAS_CROSSWALKS = CIE_CARPETAS_CROSSWALKS + ("formas_explotacion", "formas_explotacion_alias", "sexo",
+                                                     "grupos_edad", "nacionalidad", "paises")
+SESNSP_VICTIMAS_CROSSWALKS = ("formas_explotacion", "formas_explotacion_alias", "sexo", "grupos_edad")
+_TRATA = "trata de personas"
 
 
 @dataclass
@@ -102,6 +114,7 @@ def harmonize_cie_carpetas(staged: pd.DataFrame, dim_municipio: pd.DataFrame) ->
     out, mun = _cie_common(staged, dim_municipio)
     out["carpetas"] = staged["carpetas"].astype("Int64")
     out["municipio_regla"] = mun["regla"]
+    out["versiones_crosswalk"] = versions_text(CIE_CARPETAS_CROSSWALKS)
     _lineage(staged, out)
     out["corte"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
     sin_mapeo = _collect([_sin_mapeo(staged["archivo_origen"], "municipio", staged["municipio"],
@@ -144,6 +157,7 @@ def harmonize_cie_victimas(staged: pd.DataFrame, dim_municipio: pd.DataFrame) ->
     out["victimas"] = staged["victimas"].astype("Int64")
     out["reglas"] = _reglas(municipio=mun["regla"], forma=forma["regla"], sexo=sexo["regla"],
                             edad=edad["regla"], nacionalidad=nac["regla"])
+    out["versiones_crosswalk"] = versions_text(CIE_VICTIMAS_CROSSWALKS)
     _lineage(staged, out)
     out["corte"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
     archivo = staged["archivo_origen"]
@@ -155,6 +169,21 @@ def harmonize_cie_victimas(staged: pd.DataFrame, dim_municipio: pd.DataFrame) ->
         _sin_mapeo(archivo, "nacionalidad", staged["nacionalidad"], nac["regla"]),
     ])
     return Harmonized(out[FACT_VICTIMAS_COLUMNS], sin_mapeo)
+
+
+def forma_label_de_delito(delito: pd.Series) -> pd.Series:
+    """The label the forms crosswalk reads from a SESNSP subtype: RNID-2026 writes subtypes as
+    'Parent - Child' ('Trata de personas - Explotación laboral'): the child names the purpose. Other
+    labels ('Trata de personas con fines de …', a bare 'Trata de personas') pass unchanged."""
+    def one(label: object) -> object:
+        if not isinstance(label, str) or " - " not in label:
+            return label
+        parent, child = label.split(" - ", 1)
+        return child.strip() if normalize_label(parent) == _TRATA and child.strip() else label
+    labels = pd.Series(delito, dtype=object)
+    uniques = labels.dropna().unique()
+    mapped = labels.map(dict(zip(uniques, (one(u) for u in uniques)))).astype(object)
+    return mapped.where(labels.notna(), None)
 
 
 def _sesnsp_common(staged: pd.DataFrame, nivel: str) -> pd.DataFrame:
@@ -182,20 +211,39 @@ def harmonize_sesnsp_carpetas(estatal: pd.DataFrame, municipal: pd.DataFrame) ->
         out["carpetas"] = staged["carpetas"].astype("Int64")
         out["municipio_regla"] = "codigo" if nivel == "municipal" else None
         out["municipio_regla"] = out["municipio_regla"].astype(object)
+        out["versiones_crosswalk"] = pd.Series(None, index=out.index, dtype=object)   # codes, no crosswalk
         _lineage(staged, out)
         out["corte"] = pd.to_datetime(staged["corte"])
         parts.append(out[FACT_CARPETAS_COLUMNS])
     return Harmonized(pd.concat(parts, ignore_index=True), _collect([]))
 
 
-def harmonize_sesnsp_victimas(estatal: pd.DataFrame) -> Harmonized:
-    """SESNSP state victims. 2015-2025 (CNSP-38-15) has no form or nationality breakdown: NO_ESPECIFICADA
-    and No especificada with rule 'sin_desglose'. RNID-2026 rows take the form from their delito subtype
-    through the forms crosswalk. Sex and age labels go through the same crosswalks as the CIE's."""
-    staged = estatal.reset_index(drop=True)
-    out = _sesnsp_common(staged, "estatal")
+def harmonize_sesnsp_victimas(estatal: pd.DataFrame, municipal: pd.DataFrame | None = None) -> Harmonized:
+    """SESNSP victims: state-file rows as nivel 'estatal' (no cvegeo) and, from 2026, municipal-file rows by
+    their CVEGEO (municipio rule 'codigo'). 2015-2025 (CNSP-38-15) has no form or nationality breakdown:
+    NO_ESPECIFICADA and No especificada with rule 'sin_desglose'. RNID-2026 rows take the form from their
+    delito subtype (the child of 'Trata de personas - …') through the forms crosswalk; an unknown subtype
+    keeps its count under SIN_CLASIFICAR and is listed. Sex and age labels go through the same crosswalks as
+    the CIE's (the 2026 age ranges fill grupo_edad_detalle)."""
+    parts, sin_mapeo = [], []
+    levels = [(estatal, "estatal")] + ([(municipal, "municipal")] if municipal is not None else [])
+    for staged, nivel in levels:
+        h = _sesnsp_victimas_level(staged.reset_index(drop=True), nivel)
+        parts.append(h.frame)
+        sin_mapeo.append(h.sin_mapeo)
+    frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    return Harmonized(frame, _collect(sin_mapeo))
+
+
+def _sesnsp_victimas_level(staged: pd.DataFrame, nivel: str) -> Harmonized:
+    out = _sesnsp_common(staged, nivel)
     cnsp = (staged["metodologia"] != "RNID-2026").to_numpy()
-    forma = classify_forma(staged["delito"])
+    forma = classify_forma(forma_label_de_delito(staged["delito"]))
+    # an analyst copies the label as listed (the whole subtype) into the crosswalk: an exact entry for the
+    # whole subtype wins over what its purpose alone would give
+    whole = classify_forma(staged["delito"])
+    exact = (whole["regla"] == "exacta").to_numpy()
+    forma.loc[exact] = whole.loc[exact]
     forma.loc[cnsp, "forma_explotacion"] = NO_ESPECIFICADA
     forma.loc[cnsp, "regla"] = SIN_DESGLOSE
     sexo = _classify_sexo_per_column(staged)
@@ -208,8 +256,12 @@ def harmonize_sesnsp_victimas(estatal: pd.DataFrame) -> Harmonized:
     out["pais"] = None
     out["pais"] = out["pais"].astype(object)
     out["victimas"] = staged["victimas"].astype("Int64")
-    out["reglas"] = _reglas(forma=forma["regla"], sexo=sexo["regla"], edad=edad["regla"],
-                            nacionalidad=pd.Series(SIN_DESGLOSE, index=out.index))
+    rules = {"forma": forma["regla"], "sexo": sexo["regla"], "edad": edad["regla"],
+             "nacionalidad": pd.Series(SIN_DESGLOSE, index=out.index)}
+    if nivel == "municipal":
+        rules = {"municipio": pd.Series("codigo", index=out.index), **rules}
+    out["reglas"] = _reglas(**rules)
+    out["versiones_crosswalk"] = versions_text(SESNSP_VICTIMAS_CROSSWALKS)
     _lineage(staged, out)
     out["corte"] = pd.to_datetime(staged["corte"])
     archivo = staged["archivo_origen"]

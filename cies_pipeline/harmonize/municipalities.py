@@ -147,3 +147,22 @@ def resolve_municipios(cve_ent: pd.Series, municipio: pd.Series, dim: pd.DataFra
     out["cvegeo"] = out["cvegeo"].astype(object).where(out["cvegeo"].notna(), None)
     out["regla"] = out["regla"].astype(object)
     return out
+
+
+RULES = ("codigo", "exacta", "normalizada", "prefijo", "aproximada", "ambigua", "sin_resolver", "vacio")
+REPORT_COLUMNS = ["regla", "nombres", "filas"]
+
+
+def resolution_report(cve_ent: pd.Series, municipio: pd.Series, dim: pd.DataFrame,
+                      umbral: float = 90.0) -> pd.DataFrame:
+    """How the municipalities written were resolved: per rule (RULES order, every rule listed), how many
+    distinct (state, written text) pairs (`nombres`) and how many rows (`filas`) it decided."""
+    resolved = resolve_municipios(cve_ent, municipio, dim, umbral)
+    pairs = pd.DataFrame({"cve_ent": pd.Series(cve_ent, dtype=object).to_numpy(),
+                          "municipio": pd.Series(municipio, dtype=object).astype(str).to_numpy(),
+                          "regla": resolved["regla"].to_numpy()})
+    filas = pairs["regla"].value_counts()
+    nombres = pairs.drop_duplicates(["cve_ent", "municipio"])["regla"].value_counts()
+    return pd.DataFrame({"regla": list(RULES),
+                         "nombres": [int(nombres.get(r, 0)) for r in RULES],
+                         "filas": [int(filas.get(r, 0)) for r in RULES]}, columns=REPORT_COLUMNS)

@@ -1,11 +1,14 @@
-"""Reference data readers: INEGI's AGEEML municipality catalogue and CONAPO's state population.
+"""Reference data readers: INEGI's AGEEML municipality catalogue and CONAPO's state and municipal population.
 
 This module owns the layouts of those files (domain.md sections 3 and 8), recognised by their header: the
 AGEEML catalogue (`CVEGEO, CVE_ENT, NOM_ENT, NOM_ABR, CVE_MUN, NOM_MUN, …`) and CONAPO's
 `00_Pob_Mitad_1950_2070.csv` (`RENGLON, AÑO, ENTIDAD, CVE_GEO, EDAD, SEXO, POBLACION`, CVE_GEO 0 = the
 whole country). The long extract of the same projections published in isaacarroyov/datos_facil_acceso
 (`n_year, nombre_estado, cve_ent, genero, pob_start_year, pob_mid_year`) is read as the same kind, so the
-real file under /work/shared/data/real can feed the rates.
+real file under /work/shared/data/real can feed the rates. CONAPO's municipal projections
+(`base_municipios_final_datos_01.csv` and `_02.csv`: `RENGLON, CLAVE, CLAVE_ENT, NOM_ENT, MUN, SEXO, AÑO,
+EDAD_QUIN, POB`, latin-1, one row per year, municipality, sex and five-year age group) are summed to one
+population per year and CVEGEO.
 """
 from __future__ import annotations
 
@@ -21,10 +24,15 @@ from cies_pipeline.sources.common import (
     LINEAGE_COLUMNS, SourceFileError, SourceResult, empty_frame, normalize_label, sha256_of,
 )
 
-REFERENCE_KINDS = ("ageeml", "conapo_estatal")
+REFERENCE_KINDS = ("ageeml", "conapo_estatal", "conapo_municipal")
 MUNICIPIOS_COLUMNS = ["cvegeo", "cve_ent", "cve_mun", "nombre", "nom_ent"] + LINEAGE_COLUMNS
 POBLACION_DETALLE_COLUMNS = ["anio", "cve_ent", "edad", "sexo", "poblacion"] + LINEAGE_COLUMNS
 POBLACION_COLUMNS = ["anio", "cve_ent", "poblacion", "archivo_origen", "archivo_sha256"]
+POBLACION_MUNICIPAL_COLUMNS = ["anio", "cvegeo", "cve_ent", "poblacion", "archivo_origen", "archivo_sha256"]
+POBLACION_MUNICIPAL_DETALLE_COLUMNS = ["anio", "cvegeo", "sexo", "edad", "poblacion"] + LINEAGE_COLUMNS
+# CONAPO's municipal layout, normalised header name -> field
+_CONAPO_MUNICIPAL = {"clave": "clave", "clave ent": "clave_ent", "sexo": "sexo", "ano": "anio",
+                     "edad quin": "edad", "pob": "poblacion"}
 
 # normalised header name -> canonical field; `None` marks a field a layout does not have
 _AGEEML = {"cvegeo": "cvegeo", "cve ent": "cve_ent", "nom ent": "nom_ent", "cve mun": "cve_mun",
@@ -77,6 +85,8 @@ def detect_reference_kind(path: Path) -> str | None:
         return "ageeml"
     if _conapo_layout(names):
         return "conapo_estatal"
+    if set(_CONAPO_MUNICIPAL) <= set(names):
+        return "conapo_municipal"
     return None
 
 
@@ -279,14 +289,89 @@ def read_conapo_estatal(path: Path, archivo: str) -> SourceResult:
     return result
 
 
-_READERS = {"ageeml": read_ageeml, "conapo_estatal": read_conapo_estatal}
+def read_conapo_municipal(path: Path, archivo: str) -> SourceResult:
+    """CONAPO municipal projections into 'poblacion_municipal' (POBLACION_MUNICIPAL_COLUMNS: one row per year
+    and CVEGEO, summed over sex and age group). A CLAVE that is not a CVEGEO of CLAVE_ENT, a year or a
+    population that is not a whole number, and a repeated (year, CLAVE, sex, age group) are quarantined."""
+    path = Path(path)
+    sha = sha256_of(path)
+    text, encoding = _decode(path.read_bytes())
+    result = SourceResult()
+    result.add_file(path, archivo, sha, "conapo_municipal")
+    table = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, skip_blank_lines=False)
+    header = list(table.columns)
+    names = [normalize_label(c) for c in header]
+    if not set(_CONAPO_MUNICIPAL) <= set(names):
+        raise SourceFileError(archivo, "la fila 1 no es un encabezado de población municipal de CONAPO; se "
+                                       "esperaban RENGLON, CLAVE, CLAVE_ENT, NOM_ENT, MUN, SEXO, AÑO, EDAD_QUIN, POB")
+    col = {field: header[names.index(name)] for name, field in _CONAPO_MUNICIPAL.items()}
+    table = table.fillna("")
+    fila = np.arange(len(table), dtype=np.int64) + 2
+    raw = {field: table[c] for field, c in col.items()}
+    blank = np.logical_and.reduce([table[c].to_numpy() == "" for c in header])
+    repeated = ~blank & (raw["anio"].map(normalize_label) == normalize_label(col["anio"])).to_numpy(dtype=bool)
+    for f in fila[repeated]:
+        result.exclude(archivo, None, int(f), "encabezado_repetido")
+    result.leidas[(archivo, None)] = int((~blank).sum())
+    candidate = ~blank & ~repeated
+
+    anio = _whole_numbers(raw["anio"], 1000, 9999)
+    clave = _whole_numbers(raw["clave"], 1001, 32999)
+    ent = _whole_numbers(raw["clave_ent"], 1, 32)
+    pob = _whole_numbers(raw["poblacion"], 0, 10**9)
+    checks = [
+        ("anio", anio.isna().to_numpy(), "periodo_invalido"),
+        ("clave_ent", ent.isna().to_numpy(), "entidad_desconocida"),
+        ("clave", clave.isna().to_numpy(), "municipio_invalido"),
+        ("clave", (clave // 1000 != ent).fillna(False).to_numpy(dtype=bool) & clave.notna().to_numpy()
+         & ent.notna().to_numpy(), "cvegeo_de_otra_entidad"),
+        ("poblacion", pob.isna().to_numpy(), "conteo_no_numerico"),
+    ]
+    failed = np.zeros(len(table), dtype=bool)
+    for field, bad, motivo in checks:
+        bad = bad & candidate & ~failed      # one reason per row is enough to withhold it
+        for i in np.flatnonzero(bad):
+            result.quarantine(archivo, None, int(fila[i]), col[field], str(raw[field].iloc[i]).strip(), motivo)
+        failed |= bad
+    ok = candidate & ~failed
+    detail = pd.DataFrame({
+        "anio": anio[ok].astype("int64").to_numpy(),
+        "cvegeo": np.char.zfill(clave[ok].astype("int64").to_numpy().astype(str), 5).astype(object),
+        "sexo": raw["sexo"][ok].str.strip().to_numpy(),
+        "edad": raw["edad"][ok].str.strip().to_numpy(),
+        "poblacion": pob[ok].astype("int64").to_numpy(),
+        "fila_origen": fila[ok],
+    })
+    dup = detail.duplicated(["anio", "cvegeo", "sexo", "edad"], keep=False).to_numpy()
+    for row in detail[dup].itertuples(index=False):
+        result.quarantine(archivo, None, row.fila_origen, col["clave"],
+                          f"{row.anio} | {row.cvegeo} | {row.sexo} | {row.edad}", "clave_duplicada")
+    detail = detail[~dup].reset_index(drop=True)
+    # the rows as read (with their lineage): what row accounting counts as loaded
+    detail["archivo_origen"] = archivo
+    detail["archivo_sha256"] = sha
+    detail["hoja"] = pd.Series([None] * len(detail), dtype="object")
+    result.frames["poblacion_municipal_detalle"] = detail[POBLACION_MUNICIPAL_DETALLE_COLUMNS]
+    total = detail.groupby(["anio", "cvegeo"], as_index=False, sort=True)["poblacion"].sum()
+    total["poblacion"] = total["poblacion"].astype("int64")
+    total["cve_ent"] = total["cvegeo"].str.slice(0, 2)
+    total["archivo_origen"] = archivo
+    total["archivo_sha256"] = sha
+    result.frames["poblacion_municipal"] = total[POBLACION_MUNICIPAL_COLUMNS]
+    if encoding == "cp1252":
+        result.warnings.append(f"{archivo}: leído como windows-1252/latin-1 (no es UTF-8)")
+    return result
+
+
+_READERS = {"ageeml": read_ageeml, "conapo_estatal": read_conapo_estatal, "conapo_municipal": read_conapo_municipal}
 
 
 def read_reference_dir(directory: Path) -> SourceResult:
-    """Every AGEEML or CONAPO csv under `directory`, recognised by header (others ignored with a warning,
-    unreadable ones rejected). `archivo_origen` is the path relative to `directory`, posix."""
+    """Every AGEEML or CONAPO (state or municipal) csv under `directory`, recognised by header (others
+    ignored with a warning, unreadable ones rejected). `archivo_origen` is the path relative to `directory`,
+    posix. 'poblacion_municipal' is always present (empty when no municipal file was given)."""
     directory = Path(directory)
-    result = SourceResult()
+    result = SourceResult(frames={"poblacion_municipal": empty_frame(POBLACION_MUNICIPAL_COLUMNS)})
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"):
         archivo = path.relative_to(directory).as_posix()
         kind = detect_reference_kind(path)

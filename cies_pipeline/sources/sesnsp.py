@@ -1,10 +1,17 @@
-"""SESNSP open data, 2015-2025 methodology (CNSP/38/15): the wide state crimes, state victims and municipal
-crimes files, read into long frames (one row per line and published month) with their lineage.
+"""SESNSP open data, both methodologies: 2015-2025 (CNSP/38/15: state crimes, state victims, municipal
+crimes) and 2026 (RNID: the same three plus municipal victims), read into long frames (one row per line and
+published month) with their lineage.
 
-This module owns the three layouts (recognised by their header, never by the file name), the release month
+This module owns the four layouts (recognised by their header, never by the file name), the release month
 (`corte`) of a file, and the SESNSP-specific rules of domain.md sections 2 and 10: empty months are not
 published, months after `corte` are never loaded, one key is one line (a repeated key quarantines both),
-repeated header rows and a broken last row are excluded.
+repeated header rows and a broken last row are excluded. RNID-2026 specifics: a line's year decides its
+`metodologia` (2026 onwards 'RNID-2026'); encoding is windows-1252 or UTF-8 with a BOM, detected from the
+bytes; unpublished months are empty or `0`, so for 2026 lines the release month inferred from the content is
+the highest month with a non-zero figure (all crimes), and a `<mes><año>` in the file name overrides it.
+Every file's release month, where it came from and the months taken as published are recorded in
+`SourceResult.publicaciones`; `metodologia_overlaps` finds months that a 2015-2025 file and a 2026 file
+both cover (a double count the checks must stop).
 
 Speed: the municipal file has 2.7 million lines (404 MB) of which a few tens of thousands are in scope. It is
 scanned in binary, in chunks, with numpy: only lines that contain a wanted crime, do not look like a data line
@@ -29,8 +36,11 @@ from cies_pipeline.sources.common import (
     LINEAGE_COLUMNS, SourceFileError, SourceResult, normalize_label, strip_accents,
 )
 
-SESNSP_KINDS = ("sesnsp_carpetas_estatal", "sesnsp_victimas_estatal", "sesnsp_carpetas_municipal")
+SESNSP_KINDS = ("sesnsp_carpetas_estatal", "sesnsp_victimas_estatal", "sesnsp_carpetas_municipal",
+                "sesnsp_victimas_municipal")
 METODOLOGIA = "CNSP-38-15"
+METODOLOGIA_RNID = "RNID-2026"
+RNID_DESDE_ANIO = 2026
 MESES = ("Enero", "Febrero", "Marzo", "Abril", "Mayo", "Junio", "Julio", "Agosto", "Septiembre",
          "Octubre", "Noviembre", "Diciembre")
 
@@ -43,6 +53,10 @@ _LEADING = {
     "sesnsp_carpetas_municipal": ("Año", "Clave_Ent", "Entidad", "Cve. Municipio", "Municipio",
                                   "Bien jurídico afectado", "Tipo de delito", "Subtipo de delito",
                                   "Modalidad"),
+    # new with RNID-2026: victims by municipality
+    "sesnsp_victimas_municipal": ("Año", "Clave_Ent", "Entidad", "Cve. Municipio", "Municipio",
+                                  "Bien jurídico afectado", "Tipo de delito", "Subtipo de delito",
+                                  "Modalidad", "Sexo", "Rango de edad"),
 }
 _HEADERS = {kind: tuple(normalize_label(c) for c in cols + MESES) for kind, cols in _LEADING.items()}
 
@@ -51,9 +65,12 @@ FRAME_COLUMNS = {
     "sesnsp_carpetas_estatal": _COMMON + ["carpetas"],
     "sesnsp_victimas_estatal": _COMMON + ["sexo", "rango_edad", "victimas"],
     "sesnsp_carpetas_municipal": _COMMON + ["cvegeo", "municipio", "carpetas"],
+    "sesnsp_victimas_municipal": _COMMON + ["cvegeo", "municipio", "sexo", "rango_edad", "victimas"],
 }
 _MEASURE = {"sesnsp_carpetas_estatal": "carpetas", "sesnsp_victimas_estatal": "victimas",
-            "sesnsp_carpetas_municipal": "carpetas"}
+            "sesnsp_carpetas_municipal": "carpetas", "sesnsp_victimas_municipal": "victimas"}
+_MUNICIPAL_KINDS = ("sesnsp_carpetas_municipal", "sesnsp_victimas_municipal")
+_VICTIM_KINDS = ("sesnsp_victimas_estatal", "sesnsp_victimas_municipal")
 
 _HEAD_BYTES = 1 << 16
 _CHUNK_BYTES = 1 << 22           # 4 MB: numpy's temporaries stay in reused heap memory
@@ -134,7 +151,7 @@ def _read_head(path: Path) -> bytes:
 
 
 def detect_sesnsp_kind(path: Path) -> str | None:
-    """One of SESNSP_KINDS when the file's header (decoded) is a 2015-2025 SESNSP layout, else None."""
+    """One of SESNSP_KINDS when the file's header (decoded) is a SESNSP layout (2015-2025 or RNID-2026)."""
     layout = _layout_of(_read_head(Path(path)))
     return layout.kind if layout else None
 
@@ -266,10 +283,16 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool) 
                 s, e = starts[fast], cends[fast]
                 year = ((arr[s] - 48).astype(np.int32) * 1000 + (arr[s + 1] - 48).astype(np.int32) * 100
                         + (arr[s + 2] - 48).astype(np.int32) * 10 + (arr[s + 3] - 48).astype(np.int32))
+                # trailing unpublished cells: empty, or (RNID-2026 lines) a plain 0
+                rnid = year >= RNID_DESDE_ANIO
                 trailing = np.zeros(len(s), dtype=np.int32)
                 alive = np.ones(len(s), dtype=bool)
-                for k in range(1, 13):
-                    alive &= arr[e - k] == 44
+                p = e.astype(np.int64)
+                for _ in range(12):
+                    empty = alive & (arr[p - 1] == 44)
+                    zero = alive & ~empty & rnid & (arr[p - 1] == 48) & (arr[np.maximum(p - 2, 0)] == 44)
+                    alive = empty | zero
+                    p = p - empty - 2 * zero
                     trailing += alive
                 month = 12 - trailing
                 key = np.where(month > 0, year * 100 + month, 0)
@@ -281,6 +304,9 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool) 
 
 
 # -- values ----------------------------------------------------------------------------------------------
+_MAX_CONTEO = 2**63 - 1  # the largest bigint: a larger count cannot be stored (found by the fuzz tests)
+
+
 def _parse_count(raw: str) -> int | None:
     text = raw.strip()
     if _COUNT.fullmatch(text):
@@ -298,13 +324,18 @@ def _parse_int(raw: str) -> int | None:
 
 
 def _published_key(cells: list[str], layout: _Layout) -> int:
-    """year*100+month of the line's last non-empty month, 0 when nothing is published or no year."""
+    """year*100+month of the line's last published month, 0 when nothing is published or no year.
+
+    Published means non-empty; for RNID-2026 lines also non-zero, since those releases write unpublished
+    months as 0 (domain.md section 10: the highest month with any non-zero figure)."""
     year = cells[0].strip()
     if not _YEAR.fullmatch(year):
         return 0
+    rnid = int(year) >= RNID_DESDE_ANIO
     m0 = layout.first_month
     for m in range(12, 0, -1):
-        if cells[m0 + m - 1].strip():
+        cell = cells[m0 + m - 1].strip()
+        if cell and not (rnid and _parse_count(cell) == 0):
             return int(year) * 100 + m
     return 0
 
@@ -315,20 +346,25 @@ def read_sesnsp(path: Path, archivo: str, delitos: tuple[str, ...] = ("Trata de 
     """One SESNSP 2015-2025 file into the long frame of its kind (see FRAME_COLUMNS).
 
     `corte` (release month): the argument, else the month named in the file name, else the last month with
-    any non-empty cell in the file (all crimes). Only lines whose `Tipo de delito` is one of `delitos`
-    (normalised) are loaded; the others are counted as `delito_fuera_de_alcance`.
+    any published cell in the file (all crimes; for 2026 lines a 0 is not published). Only lines whose
+    `Tipo de delito` is one of `delitos` (normalised) are loaded, whatever their subtype (RNID-2026 splits
+    trata by purpose: 'Parent - Child' subtypes); the others are counted as `delito_fuera_de_alcance`.
+    The release month, its origin and the months loaded are appended to `result.publicaciones`.
     """
     path = Path(path)
     layout = _layout_of(_read_head(path))
     if layout is None:
-        raise SourceFileError(archivo, "la fila 1 no es un encabezado SESNSP 2015-2025; se esperaba "
+        raise SourceFileError(archivo, "la fila 1 no es un encabezado SESNSP; se esperaba "
                                        "'Año, Clave_Ent, Entidad, …, Modalidad, Enero … Diciembre'")
     kind = layout.kind
     result = SourceResult()
     wanted = {normalize_label(d) for d in delitos}
     if corte is not None and not isinstance(corte, date):
         raise TypeError("corte must be a datetime.date")
-    corte = corte or release_month_from_name(path.name)
+    origen = "argumento" if corte is not None else None
+    if corte is None:
+        corte = release_month_from_name(path.name)
+        origen = "nombre del archivo" if corte is not None else "contenido"
     infer_corte = corte is None
     scan = _scan(path, layout, _needles(delitos, layout.encoding), infer_corte)
     result.add_file(path, archivo, scan.sha256, kind)
@@ -382,8 +418,64 @@ def read_sesnsp(path: Path, archivo: str, delitos: tuple[str, ...] = ("Trata de 
 
     result.leidas[(archivo, None)] = leidas
     result.exclude_many(archivo, None, "delito_fuera_de_alcance", fuera)
-    result.frames[kind] = _load_lines(result, archivo, scan.sha256, layout, in_scope, corte)
+    frame = _load_lines(result, archivo, scan.sha256, layout, in_scope, corte)
+    result.frames[kind] = frame
+    result.publicaciones.append(_publicacion(path, archivo, kind, frame, corte, origen))
     return result
+
+
+def metodologia_de_archivo(name: str, years: set[int]) -> str:
+    """The methodology a whole file follows: RNID-2026 when its name says RNID or all its years are 2026
+    onwards; else the 2015-2025 series (which may run into 2026: its 2026 rows are then an overlap)."""
+    if "rnid" in Path(name).name.lower() or (years and min(years) >= RNID_DESDE_ANIO):
+        return METODOLOGIA_RNID
+    return METODOLOGIA
+
+
+def _publicacion(path: Path, archivo: str, kind: str, frame: pd.DataFrame, corte: date | None,
+                 origen: str) -> dict:
+    meses = sorted({f"{p:%Y-%m}" for p in pd.to_datetime(frame["periodo"]).unique()}) if len(frame) else []
+    years = {int(m[:4]) for m in meses}
+    no_publicados = [f"{corte.year}-{m:02d}" for m in range(corte.month + 1, 13)] if corte else []
+    return {"archivo_origen": archivo, "tipo": kind, "corte": f"{corte:%Y-%m}" if corte else None,
+            "corte_origen": origen, "metodologia_archivo": metodologia_de_archivo(path.name, years),
+            "meses_publicados": meses, "meses_no_publicados": no_publicados}
+
+
+def _month_span(meses: list[str]) -> str:
+    """'2026-01 … 2026-08 (8)' for a list of months; '' when empty."""
+    if not meses:
+        return ""
+    return f"{meses[0]} … {meses[-1]} ({len(meses)})" if len(meses) > 1 else meses[0]
+
+
+def publicaciones_table(publicaciones: list[dict]) -> pd.DataFrame:
+    """One row per SESNSP file: release month, where it came from, the months taken as published and the
+    months of the release year after it (never loaded, whether empty or 0)."""
+    columns = ["archivo_origen", "tipo", "metodologia_archivo", "corte", "corte_origen", "meses_publicados",
+               "meses_no_publicados"]
+    rows = [{**p, "meses_publicados": _month_span(p["meses_publicados"]),
+             "meses_no_publicados": _month_span(p["meses_no_publicados"])} for p in publicaciones]
+    return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+
+
+# Files of these kinds measure the same thing (state and municipal figures are separate series).
+def metodologia_overlaps(publicaciones: list[dict]) -> pd.DataFrame:
+    """Months that a 2015-2025 file and a RNID-2026 file of the same kind both publish.
+
+    Loading both would count the month twice under two methodologies (or let one silently replace the
+    other): domain.md section 2 makes this an error the checks report. Columns: tipo, periodo,
+    archivos_cnsp, archivos_rnid (file names joined by ', ')."""
+    columns = ["tipo", "periodo", "archivos_cnsp", "archivos_rnid"]
+    by_key: dict[tuple[str, str], dict[str, set[str]]] = {}
+    for p in publicaciones:
+        for mes in p["meses_publicados"]:
+            by_key.setdefault((p["tipo"], mes), {}).setdefault(p["metodologia_archivo"], set()) \
+                .add(p["archivo_origen"])
+    rows = [{"tipo": tipo, "periodo": mes, "archivos_cnsp": ", ".join(sorted(files[METODOLOGIA])),
+             "archivos_rnid": ", ".join(sorted(files[METODOLOGIA_RNID]))}
+            for (tipo, mes), files in sorted(by_key.items()) if len(files) > 1]
+    return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
 
 
 def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout,
@@ -393,10 +485,11 @@ def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout
     m0 = layout.first_month
     c_year, c_ent, c_sub, c_mod = (layout.col(c) for c in ("Año", "Clave_Ent", "Subtipo de delito",
                                                             "Modalidad"))
-    municipal = kind == "sesnsp_carpetas_municipal"
-    victims = kind == "sesnsp_victimas_estatal"
+    municipal = kind in _MUNICIPAL_KINDS
+    victims = kind in _VICTIM_KINDS
     limit = corte.year * 100 + corte.month if corte else 0
     after_corte = 0
+    zeros_after_corte = 0     # RNID-2026 writes unpublished months as 0: expected, reported apart
 
     # line checks first; what survives is keyed so that a repeated key can quarantine both lines
     candidates: list[tuple[int, list[str], int, str, str | None, list[tuple[int, str]]]] = []
@@ -406,7 +499,9 @@ def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout
         months = [(m, v) for m, v in zip(_MONTH_NUMBERS, cells[m0:m0 + 12]) if v and not v.isspace()]
         if year is not None and year * 100 + 12 > limit:
             published = [(m, v) for m, v in months if year * 100 + m <= limit]
-            after_corte += len(months) - len(published)
+            zeros = sum(1 for m, v in months if year * 100 + m > limit and v.strip() == "0")
+            zeros_after_corte += zeros
+            after_corte += len(months) - len(published) - zeros
             months = published
         if not months:
             result.exclude(archivo, None, fila, "vacia")
@@ -435,6 +530,9 @@ def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout
     if after_corte:
         result.warnings.append(f"{archivo}: {after_corte} celdas con cifra después del corte "
                                f"{corte:%Y-%m} no se cargan")
+    if zeros_after_corte:
+        result.warnings.append(f"{archivo}: {zeros_after_corte} celdas en 0 después del corte {corte:%Y-%m} "
+                               f"son meses no publicados; no se cargan")
 
     key_cols = [c_year, c_ent] + ([layout.col("Cve. Municipio")] if municipal else []) + [c_sub, c_mod] \
         + ([layout.col("Sexo"), layout.col("Rango de edad")] if victims else [])
@@ -448,7 +546,8 @@ def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout
 
     # line-level values once per line, cell-level values once per month; expanded with numpy at the end
     extra_cols = {"sesnsp_carpetas_municipal": ("cvegeo", "municipio"),
-                  "sesnsp_victimas_estatal": ("sexo", "rango_edad")}.get(kind, ())
+                  "sesnsp_victimas_estatal": ("sexo", "rango_edad"),
+                  "sesnsp_victimas_municipal": ("cvegeo", "municipio", "sexo", "rango_edad")}.get(kind, ())
     extra_idx = {"municipio": layout.col("Municipio") if municipal else None,
                  "sexo": layout.col("Sexo") if victims else None,
                  "rango_edad": layout.col("Rango de edad") if victims else None}
@@ -465,15 +564,17 @@ def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout
         line = len(per_line["fila_origen"])
         base = (year - 1970) * 12 - 1
         loaded = False
-        if all(raw.isdigit() for _, raw in months):     # the usual line: plain counts
+        # the usual line: plain counts (under 19 digits: every one fits a bigint)
+        if all(raw.isdigit() and len(raw) < 19 for _, raw in months):
             cell_line.extend([line] * len(months))
             cell_month.extend(base + m for m, _ in months)
             cell_count.extend(int(raw) for _, raw in months)
             months, loaded = [], True
         for m, raw in months:
             count = int(raw) if raw.isdigit() else _parse_count(raw)
-            if count is None or count < 0:
-                motivo = "conteo_no_numerico" if count is None else "conteo_negativo"
+            if count is None or count < 0 or count > _MAX_CONTEO:
+                motivo = "conteo_no_numerico" if count is None else \
+                    "conteo_negativo" if count < 0 else "conteo_fuera_de_rango"
                 result.quarantine(archivo, None, fila, names[m0 + m - 1], raw.strip(), motivo)
                 continue
             cell_line.append(line)
@@ -501,7 +602,9 @@ def _frame(kind: str, archivo: str, sha256: str, corte: date | None, per_line: d
         "hoja": np.full(n, None, dtype=object),
         "fila_origen": np.asarray(per_line["fila_origen"], dtype=np.int64)[take],
         "corte": np.full(n, np.datetime64(corte, "ns") if corte else np.datetime64("NaT", "ns")),
-        "metodologia": np.full(n, METODOLOGIA, dtype=object),
+        # a line's year decides: 2026 onwards is RNID-2026 (cell_month counts months since 1970-01)
+        "metodologia": np.where(np.asarray(cell_month, dtype=np.int64) >= (RNID_DESDE_ANIO - 1970) * 12,
+                                METODOLOGIA_RNID, METODOLOGIA).astype(object),
         "periodo": np.asarray(cell_month, dtype="datetime64[M]").astype("datetime64[ns]"),
         _MEASURE[kind]: np.asarray(cell_count, dtype=np.int64),
     }
@@ -519,14 +622,15 @@ def _empty_frame(kind: str) -> pd.DataFrame:
 
 
 def read_sesnsp_dir(directory: Path, delitos: tuple[str, ...] = ("Trata de personas",)) -> SourceResult:
-    """Every SESNSP 2015-2025 csv under `directory` (recognised by header; other files are ignored with a
-    warning, unreadable ones rejected). `archivo_origen` is the path relative to `directory`, posix."""
+    """Every SESNSP csv (2015-2025 or RNID-2026) under `directory` (recognised by header; other files are
+    ignored with a warning, unreadable ones rejected). `archivo_origen` is the path relative to
+    `directory`, posix."""
     directory = Path(directory)
     result = SourceResult(frames={kind: _empty_frame(kind) for kind in SESNSP_KINDS})
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"):
         archivo = path.relative_to(directory).as_posix()
         if detect_sesnsp_kind(path) is None:
-            result.warnings.append(f"{archivo}: no tiene un encabezado SESNSP 2015-2025; se ignora")
+            result.warnings.append(f"{archivo}: no tiene un encabezado SESNSP; se ignora")
             continue
         try:
             result.extend(read_sesnsp(path, archivo, delitos=delitos))
