@@ -106,6 +106,16 @@ def sesnsp_carpetas_municipal() -> pd.DataFrame:
         "carpetas": pd.Series([1, 0], dtype="int64")})
 
 
+def sesnsp_victimas_municipal() -> pd.DataFrame:
+    return pd.DataFrame({
+        "archivo_origen": ["RNID-Victimas_Municipal-2026-ago2026.csv"] * 2, "archivo_sha256": [SHA] * 2,
+        "hoja": [None] * 2, "fila_origen": [7, 8], "corte": ts("2026-08-01", "2026-08-01"),
+        "metodologia": ["RNID-2026"] * 2, "periodo": ts("2026-03-01", "2026-03-01"), "cve_ent": ["14", "14"],
+        "delito": ["Trata de personas - Explotación laboral"] * 2, "cvegeo": ["14039", "14998"],
+        "municipio": ["Guadalajara", "No especificado"], "sexo": ["Mujer", "Hombre"],
+        "rango_edad": ["18 a 29 años", "0 a 12 años"], "victimas": pd.Series([2, 1], dtype="int64")})
+
+
 def ageeml() -> pd.DataFrame:
     return pd.DataFrame({
         "cvegeo": ["20208", "20209", "09014"], "cve_ent": ["20", "20", "09"], "cve_mun": ["208", "209", "014"],
@@ -155,16 +165,25 @@ def poblacion_estatal() -> pd.DataFrame:
                          "archivo_origen": ["conapo.csv", "conapo.csv"]})
 
 
-PASSING = {f.__name__: f for f in [poblacion_estatal, cie_carpetas, cie_victimas, cie_comite, cie_acuerdos, sesnsp_carpetas_estatal,
-                                   sesnsp_victimas_estatal, sesnsp_carpetas_municipal, ageeml,
+def poblacion_municipal() -> pd.DataFrame:
+    return pd.DataFrame({"anio": [2025, 2026], "cvegeo": ["14039", "14039"], "cve_ent": ["14", "14"],
+                         "poblacion": [1_385_629, 1_390_000], "archivo_origen": ["pob_mun.csv"] * 2})
+
+
+PASSING = {f.__name__: f for f in [poblacion_estatal, poblacion_municipal, cie_carpetas, cie_victimas, cie_comite, cie_acuerdos, sesnsp_carpetas_estatal,
+                                   sesnsp_victimas_estatal, sesnsp_carpetas_municipal, sesnsp_victimas_municipal, ageeml,
                                    fact_carpetas_trata, fact_victimas_trata, reconciliacion,
                                    reconciliacion_municipal]}
 
 
 def test_registry_has_every_suite_with_its_severity():
-    assert set(SUITES) == set(PASSING)
-    assert {name for name, spec in SUITES.items() if spec.blocking} == {
-        "sesnsp_carpetas_estatal", "sesnsp_victimas_estatal", "sesnsp_carpetas_municipal", "ageeml",
+    # the published tables' suites have their literal frames in test_gx_warehouse_suites.py
+    from test_gx_warehouse_suites import WAREHOUSE_BLOCKING, WAREHOUSE_PASSING
+
+    assert set(SUITES) == set(PASSING) | set(WAREHOUSE_PASSING)
+    assert {name for name, spec in SUITES.items() if spec.blocking} == WAREHOUSE_BLOCKING | {
+        "sesnsp_carpetas_estatal", "sesnsp_victimas_estatal", "sesnsp_carpetas_municipal",
+        "sesnsp_victimas_municipal", "ageeml", "poblacion_municipal",
         "poblacion_estatal", "fact_carpetas_trata", "fact_victimas_trata", "reconciliacion", "reconciliacion_municipal"}
     for spec in SUITES.values():
         assert spec.description.startswith("ERROR" if spec.blocking else "WARN")

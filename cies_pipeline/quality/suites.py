@@ -28,6 +28,7 @@ import pandas as pd  # noqa: E402
 from great_expectations.expectations.expectation import BatchExpectation  # noqa: E402
 
 from cies_pipeline.settings import TIMEZONE  # noqa: E402
+from cies_pipeline.sources.common import EXCLUDED_REASONS as MOTIVOS_EXCLUSION  # noqa: E402
 
 ENTIDADES = [f"{i:02d}" for i in range(1, 33)]
 METODOLOGIAS = ["CNSP-38-15", "RNID-2026"]
@@ -309,6 +310,12 @@ def _sesnsp_carpetas_municipal(today: date) -> list:
             *_cvegeo()]
 
 
+def _sesnsp_victimas_municipal(today: date) -> list:
+    return [*_sesnsp(today, ["cvegeo", "sexo", "rango_edad"], "victimas",
+                     ["archivo_origen", "periodo", "cvegeo", "delito", "sexo", "rango_edad"]),
+            *_cvegeo()]
+
+
 def _ageeml(today: date) -> list:
     return [*_columns(["cvegeo", "cve_ent", "cve_mun", "nombre"],
                       {"cvegeo": "texto", "cve_ent": "texto", "cve_mun": "texto", "nombre": "texto"}),
@@ -328,6 +335,19 @@ def _poblacion_estatal(today: date) -> list:
             # a rate per 100,000 inhabitants divides by it: never zero or negative
             gxe.ExpectColumnValuesToBeBetween(column="poblacion", min_value=1),
             _unique("archivo_origen", "anio", "cve_ent")]
+
+
+def _poblacion_municipal(today: date) -> list:
+    return [*_columns(["anio", "cvegeo", "cve_ent", "poblacion", "archivo_origen"],
+                      {"anio": "entero", "cvegeo": "texto", "cve_ent": "texto", "poblacion": "entero",
+                       "archivo_origen": "texto"}),
+            *_not_null("anio", "cvegeo", "cve_ent", "poblacion"),
+            _in_set("cve_ent", ENTIDADES),
+            gxe.ExpectColumnValuesToBeBetween(column="anio", min_value=1950, max_value=2070),
+            gxe.ExpectColumnValuesToBeBetween(column="poblacion", min_value=1),
+            # CONAPO splits the projections over two files: a (year, municipality) in both would be summed twice
+            _unique("anio", "cvegeo"),
+            *_cvegeo()]
 
 
 _FACT_COLUMNS = ["periodo", "cve_ent", "cvegeo", "nivel", "fuente", "metodologia", "archivo_origen",
@@ -396,6 +416,171 @@ def _reconciliacion(today: date, municipal: bool = False) -> list:
     return expectations
 
 
+# -- warehouse dimensions, status tables and quality tables (validated inside the publish step) ----------------
+def _dim_entidad(today: date) -> list:
+    return [*_columns(["cve_ent", "nombre", "nombre_corto", "abreviatura"],
+                      {c: "texto" for c in ("cve_ent", "nombre", "nombre_corto", "abreviatura")}),
+            gxe.ExpectTableRowCountToEqual(value=32),
+            *_not_null("cve_ent", "nombre", "nombre_corto", "abreviatura"),
+            gxe.ExpectColumnValuesToBeUnique(column="cve_ent"),
+            _in_set("cve_ent", ENTIDADES)]
+
+
+def _derive_dim_municipio(frame: pd.DataFrame) -> Dict[str, pd.Series]:
+    cve_mun = _get(frame, "cve_mun").astype("string")
+    es_real = _get(frame, "es_real")
+    # EE998/EE999 are the pseudo-municipalities: es_real false exactly for them (domain.md section 3)
+    pseudo = cve_mun.isin(["998", "999"]).fillna(False)
+    esperado = pd.Series(np.where(pseudo.to_numpy(bool), "False", "True"), index=frame.index, dtype=object)
+    return {**_derive_cvegeo(frame), "chk_es_real": _text(es_real.astype("string")),
+            "chk_es_real_esperado": esperado.astype(object),
+            "chk_cvegeo_esperado": _text(_get(frame, "cve_ent").astype("string") + cve_mun),
+            "chk_cvegeo": _text(_get(frame, "cvegeo"))}
+
+
+def _dim_municipio(today: date) -> list:
+    return [*_columns(["cvegeo", "cve_ent", "cve_mun", "nombre", "es_real"],
+                      {"cvegeo": "texto", "cve_ent": "texto", "cve_mun": "texto", "nombre": "texto",
+                       "es_real": "booleano"}),
+            *_not_null("cvegeo", "cve_ent", "cve_mun", "nombre", "es_real"),
+            gxe.ExpectColumnValuesToBeUnique(column="cvegeo"),
+            _in_set("cve_ent", ENTIDADES),
+            gxe.ExpectColumnValuesToMatchRegex(column="cve_mun", regex=r"^\d{3}$"),
+            *_cvegeo(),
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="chk_cvegeo", column_B="chk_cvegeo_esperado"),
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="chk_es_real", column_B="chk_es_real_esperado"),
+            # every state has its EE998 and EE999: SESNSP's 998/999 and a blank municipality land there
+            gxe.ExpectColumnValuesToBeBetween(column="chk_pseudo_por_entidad", min_value=2, max_value=2)]
+
+
+def _derive_dim_municipio_all(frame: pd.DataFrame) -> Dict[str, pd.Series]:
+    derived = _derive_dim_municipio(frame)
+    pseudo = _get(frame, "cve_mun").astype("string").isin(["998", "999"]).fillna(False)
+    counts = pseudo.groupby(_get(frame, "cve_ent").astype(object)).transform("sum")
+    derived["chk_pseudo_por_entidad"] = counts.astype("int64")
+    return derived
+
+
+def _dim_forma_explotacion(today: date) -> list:
+    return [*_columns(["codigo", "fraccion_art10", "nombre", "categoria_unodc"],
+                      {"codigo": "texto", "nombre": "texto", "categoria_unodc": "texto"}),
+            *_not_null("codigo", "nombre", "categoria_unodc"),
+            gxe.ExpectColumnValuesToBeUnique(column="codigo"),
+            # the catalogue is exactly the canonical codes: a fact with a code missing here would not join
+            gxe.ExpectColumnDistinctValuesToEqualSet(column="codigo", value_set=list(FORMAS_EXPLOTACION)),
+            gxe.ExpectColumnValuesToBeInSet(column="fraccion_art10",
+                                            value_set=["I", "II", "III", "IV", "V", "VI", "VII", "VIII",
+                                                       "IX", "X", "XI", ""])]
+
+
+def _reconciliacion_forma(today: date) -> list:
+    kinds = {k: v for k, v in _RECONCILIACION_KINDS.items() if k != "medida"}
+    return [*_columns(list(kinds) + ["forma_explotacion"], {**kinds, "forma_explotacion": "texto"}),
+            *_not_null("cve_ent", "forma_explotacion", "estatus"),
+            *_periodo(today),
+            _in_set("cve_ent", ENTIDADES),
+            _in_set("forma_explotacion", FORMAS_EXPLOTACION),
+            _in_set("estatus", ESTATUS_RECONCILIACION),
+            _unique("periodo", "cve_ent", "forma_explotacion"),
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="chk_diferencia", column_B="chk_diferencia_esperada"),
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="chk_estatus", column_B="chk_estatus_esperado")]
+
+
+_ESTATUS_CONTEOS = ["sesiones_ordinarias", "sesiones_extraordinarias", "acuerdos_total", "acuerdos_cumplidos",
+                    "usuarios_sintra_asignados", "usuarios_sintra_capacitados"]
+
+
+def _derive_cie_estatus(frame: pd.DataFrame) -> Dict[str, pd.Series]:
+    total = pd.to_numeric(_get(frame, "acuerdos_total"), errors="coerce").astype("float64")
+    cumplidos = pd.to_numeric(_get(frame, "acuerdos_cumplidos"), errors="coerce").astype("float64")
+    return {"chk_acuerdos_total": total, "chk_acuerdos_cumplidos": cumplidos}
+
+
+def _cie_estatus(today: date) -> list:
+    return [*_columns(["cve_ent", "instalado", "ultimo_reporte", *_ESTATUS_CONTEOS],
+                      {"cve_ent": "texto", "instalado": "booleano", "ultimo_reporte": "fecha",
+                       **{c: "entero" for c in _ESTATUS_CONTEOS}}),
+            # always the 32 states, one row each: a state without a committee or a report still shows
+            gxe.ExpectTableRowCountToEqual(value=32),
+            gxe.ExpectColumnValuesToBeUnique(column="cve_ent"),
+            gxe.ExpectColumnDistinctValuesToEqualSet(column="cve_ent", value_set=ENTIDADES),
+            *_non_negative(*_ESTATUS_CONTEOS),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="chk_acuerdos_total",
+                                                        column_B="chk_acuerdos_cumplidos", or_equal=True,
+                                                        ignore_row_if="either_value_is_missing"),
+            gxe.ExpectColumnValuesToBeBetween(column="ultimo_reporte", min_value=PERIODO_MINIMO,
+                                              max_value=_first_of_month(today), strict_max=True)]
+
+
+def _quality_cuarentena(today: date) -> list:
+    return [*_columns(["archivo_origen", "hoja", "fila_origen", "columna", "valor", "motivo"],
+                      {"archivo_origen": "texto", "columna": "texto", "motivo": "texto"}),
+            # a quarantine record that does not say where and why cannot be fixed by the state
+            *_not_null("archivo_origen", "fila_origen", "columna", "motivo"),
+            gxe.ExpectColumnValuesToBeBetween(column="fila_origen", min_value=1)]
+
+
+def _derive_contabilidad(frame: pd.DataFrame) -> Dict[str, pd.Series]:
+    n = {c: pd.to_numeric(_get(frame, c), errors="coerce") for c in
+         ("leidas", "cargadas", "en_cuarentena", "excluidas")}
+    return {"chk_leidas": _number_text(n["leidas"]),
+            "chk_suma": _number_text(n["cargadas"] + n["en_cuarentena"] + n["excluidas"])}
+
+
+def _quality_contabilidad_filas(today: date) -> list:
+    counts = ["leidas", "cargadas", "en_cuarentena", "excluidas"]
+    return [*_columns(["archivo_origen", "hoja", *counts], {c: "entero" for c in counts}),
+            *_not_null("archivo_origen", *counts),
+            *_non_negative(*counts),
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="chk_leidas", column_B="chk_suma")]
+
+
+def _derive_cobertura(frame: pd.DataFrame) -> Dict[str, pd.Series]:
+    reporto = _get(frame, "reporto_cie").astype("boolean")
+    estado = _get(frame, "estado_cie").astype("string")
+    esperado = pd.Series(np.where(reporto.fillna(False).to_numpy(bool), "reporto", "sin_reporte"),
+                         index=frame.index, dtype=object)
+    observado = pd.Series(np.where((estado == "sin_reporte").fillna(False).to_numpy(bool), "sin_reporte",
+                                   "reporto"), index=frame.index, dtype=object)
+    per_month = _get(frame, "cve_ent").groupby(_get(frame, "periodo")).transform("count") \
+        if len(frame) else pd.Series(dtype="int64")
+    return {"chk_reporto": observado, "chk_reporto_esperado": esperado,
+            "chk_entidades_por_mes": per_month.astype("int64")}
+
+
+def _quality_cobertura(today: date) -> list:
+    return [*_columns(["periodo", "cve_ent", "reporto_cie", "estado_cie", "sesnsp_publico", "cie_instalado"],
+                      {"periodo": "fecha", "cve_ent": "texto", "reporto_cie": "booleano",
+                       "estado_cie": "texto", "sesnsp_publico": "booleano", "cie_instalado": "booleano"}),
+            *_not_null("periodo", "cve_ent", "reporto_cie", "estado_cie", "sesnsp_publico"),
+            *_periodo(today),
+            _in_set("cve_ent", ENTIDADES),
+            _in_set("estado_cie", ["con_cifras", "sin_cifras", "sin_reporte"]),
+            _unique("periodo", "cve_ent"),
+            # every month lists the 32 states: a missing state would read as "nothing to say"
+            gxe.ExpectColumnValuesToBeBetween(column="chk_entidades_por_mes", min_value=32, max_value=32),
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="chk_reporto", column_B="chk_reporto_esperado")]
+
+
+def _quality_archivos_rechazados(today: date) -> list:
+    return [*_columns(["archivo_origen", "hoja", "motivo"], {"archivo_origen": "texto", "motivo": "texto"}),
+            *_not_null("archivo_origen", "motivo")]
+
+
+def _quality_filas_excluidas(today: date) -> list:
+    return [*_columns(["archivo_origen", "hoja", "fila_origen", "motivo"],
+                      {"archivo_origen": "texto", "motivo": "texto"}),
+            *_not_null("archivo_origen", "fila_origen", "motivo"),
+            _in_set("motivo", sorted(MOTIVOS_EXCLUSION)),
+            gxe.ExpectColumnValuesToBeBetween(column="fila_origen", min_value=1)]
+
+
+def _quality_etiquetas_sin_mapeo(today: date) -> list:
+    return [*_columns(["archivo_origen", "columna", "etiqueta", "filas"], {"filas": "entero"}),
+            *_not_null("archivo_origen", "columna", "filas"),
+            gxe.ExpectColumnValuesToBeBetween(column="filas", min_value=1)]
+
+
 # Descriptions start with the severity, then say what the suite guards.
 _BLOCKING = "ERROR (bloquea: un fallo corrompería el almacén; la corrida se detiene antes de publicar). "
 _WARN = ("WARN (no bloquea: lo revisa una persona; el lector ya puso en cuarentena las celdas inválidas y "
@@ -433,6 +618,10 @@ SUITES: dict[str, SuiteSpec] = {spec.name: spec for spec in [
               _BLOCKING + "SESNSP carpetas por municipio (staging): CVEGEO de 5 dígitos cuyo prefijo es la "
               "cve_ent del renglón, llave (archivo_origen, periodo, cvegeo, delito) única.",
               _sesnsp_carpetas_municipal, blocking=True, derive=_derive_cvegeo),
+    SuiteSpec("sesnsp_victimas_municipal",
+              _BLOCKING + "SESNSP víctimas por municipio (RNID-2026, staging): como las carpetas municipales; "
+              "la llave agrega sexo y rango_edad.",
+              _sesnsp_victimas_municipal, blocking=True, derive=_derive_cvegeo),
     SuiteSpec("ageeml",
               _BLOCKING + "Catálogo AGEEML de INEGI: cvegeo único de 5 dígitos con prefijo cve_ent, cve_mun "
               "de 3 dígitos, nombre presente; todo municipio del almacén se une por él.",
@@ -441,6 +630,11 @@ SUITES: dict[str, SuiteSpec] = {spec.name: spec for spec in [
               _BLOCKING + "Población CONAPO por entidad y año: una fila por (archivo, año, entidad), "
               "población positiva (las tasas por 100,000 habitantes dividen entre ella).",
               _poblacion_estatal, blocking=True),
+    SuiteSpec("poblacion_municipal",
+              _BLOCKING + "Población CONAPO por municipio y año: una fila por (año, CVEGEO) entre todos los "
+              "archivos (los dos archivos de CONAPO no deben repetir un municipio-año), CVEGEO de su "
+              "entidad, población positiva.",
+              _poblacion_municipal, blocking=True, derive=_derive_cvegeo),
     SuiteSpec("fact_carpetas_trata",
               _BLOCKING + "warehouse.fact_carpetas_trata: catálogos (cve_ent, nivel, fuente, metodología "
               "acorde al periodo), carpetas >= 0, CVEGEO válido y de la entidad, linaje (sha256, "
@@ -459,4 +653,75 @@ SUITES: dict[str, SuiteSpec] = {spec.name: spec for spec in [
               "de la entidad, diferencia y estatus como en reconciliacion.",
               lambda today: _reconciliacion(today, municipal=True), blocking=True,
               derive=_derive_reconciliacion),
+    SuiteSpec("dim_entidad",
+              _BLOCKING + "warehouse.dim_entidad: exactamente 32 entidades, cve_ent '01'-'32' única, nombres "
+              "presentes: toda cifra se une a su entidad por aquí.",
+              _dim_entidad, blocking=True),
+    SuiteSpec("dim_municipio",
+              _BLOCKING + "warehouse.dim_municipio: cvegeo único = cve_ent + cve_mun, cve_mun de 3 dígitos, "
+              "EE998 y EE999 en cada entidad con es_real falso (y sólo ellos): todo hecho municipal se une "
+              "por cvegeo.",
+              _dim_municipio, blocking=True, derive=_derive_dim_municipio_all),
+    SuiteSpec("dim_forma_explotacion",
+              _BLOCKING + "warehouse.dim_forma_explotacion: exactamente los 13 códigos canónicos (art. 10, "
+              "NO_ESPECIFICADA, SIN_CLASIFICAR), únicos, con nombre y categoría UNODC.",
+              _dim_forma_explotacion, blocking=True),
+    SuiteSpec("reconciliacion_forma",
+              _BLOCKING + "warehouse.reconciliacion_forma: llave (periodo, cve_ent, forma_explotacion) única, "
+              "forma en el catálogo, diferencia y estatus acordes a los valores.",
+              _reconciliacion_forma, blocking=True, derive=_derive_reconciliacion),
+    SuiteSpec("cie_estatus",
+              _BLOCKING + "warehouse.cie_estatus: siempre 32 filas, una por entidad; conteos >= 0, acuerdos "
+              "cumplidos <= acuerdos_total, último reporte anterior al mes en curso. Es la tabla de los "
+              "compromisos de 2023: una entidad ausente desaparecería del seguimiento.",
+              _cie_estatus, blocking=True, derive=_derive_cie_estatus),
+    SuiteSpec("quality_cuarentena",
+              "WARN (no bloquea: es el registro de lo que no se cargó; un registro incompleto se corrige en el "
+              "lector, no detiene la publicación). quality.cuarentena: archivo, fila (>= 1), columna y motivo "
+              "presentes en cada celda.",
+              _quality_cuarentena, blocking=False),
+    SuiteSpec("quality_contabilidad_filas",
+              _BLOCKING + "quality.contabilidad_filas: por archivo y hoja leidas = cargadas + en_cuarentena + "
+              "excluidas, todas >= 0: un descuadre es una fila perdida o contada dos veces.",
+              _quality_contabilidad_filas, blocking=True, derive=_derive_contabilidad),
+    SuiteSpec("quality_cobertura",
+              _BLOCKING + "quality.cobertura: 32 entidades en cada mes, (periodo, cve_ent) único, estado_cie "
+              "en con_cifras/sin_cifras/sin_reporte y acorde a reporto_cie: es la tabla que dice quién no "
+              "reportó.",
+              _quality_cobertura, blocking=True, derive=_derive_cobertura),
+    SuiteSpec("quality_archivos_rechazados",
+              "WARN (no bloquea: lista lo que una persona revisa). quality.archivos_rechazados: archivo y "
+              "motivo presentes en cada rechazo.",
+              _quality_archivos_rechazados, blocking=False),
+    SuiteSpec("quality_filas_excluidas",
+              "WARN (no bloquea: lista lo que una persona revisa). quality.filas_excluidas: archivo, fila y un "
+              "motivo del catálogo (total, vacia, nota, encabezado_repetido, reemplazada, "
+              "delito_fuera_de_alcance, fila_rota).",
+              _quality_filas_excluidas, blocking=False),
+    SuiteSpec("quality_etiquetas_sin_mapeo",
+              "WARN (no bloquea: las filas ya se cargaron como SIN_CLASIFICAR / EE998 / …). "
+              "quality.etiquetas_sin_mapeo: archivo, columna y filas >= 1 en cada etiqueta.",
+              _quality_etiquetas_sin_mapeo, blocking=False),
 ]}
+
+# Which suite validates each published table inside the publish step, before anything is written. A table
+# without an entry (warehouse.cargas, built by the publish step itself; tables added later) is not validated.
+TABLE_SUITES: dict[str, str] = {
+    "warehouse.dim_entidad": "dim_entidad",
+    "warehouse.dim_municipio": "dim_municipio",
+    "warehouse.dim_forma_explotacion": "dim_forma_explotacion",
+    "warehouse.fact_carpetas_trata": "fact_carpetas_trata",
+    "warehouse.fact_victimas_trata": "fact_victimas_trata",
+    "warehouse.reconciliacion": "reconciliacion",
+    "warehouse.reconciliacion_municipal": "reconciliacion_municipal",
+    "warehouse.reconciliacion_forma": "reconciliacion_forma",
+    "warehouse.cie_estatus": "cie_estatus",
+    "warehouse.cie_acuerdos": "cie_acuerdos",
+    "warehouse.poblacion_estatal": "poblacion_estatal",
+    "quality.cuarentena": "quality_cuarentena",
+    "quality.contabilidad_filas": "quality_contabilidad_filas",
+    "quality.cobertura": "quality_cobertura",
+    "quality.archivos_rechazados": "quality_archivos_rechazados",
+    "quality.filas_excluidas": "quality_filas_excluidas",
+    "quality.etiquetas_sin_mapeo": "quality_etiquetas_sin_mapeo",
+}

@@ -85,6 +85,11 @@ class SourceResult:
     leidas: dict[tuple[str, str | None], int] = field(default_factory=dict)
     archivos: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Totals rows a state wrote under its table (excluded as 'total'), with the figure written and the sum
+    # of the rows it covers: the cross-check of quality.crosssource.totales_discrepantes.
+    totales: list[dict] = field(default_factory=list)
+    # SESNSP: one record per file (release month, its origin, months taken as published); see sesnsp.py
+    publicaciones: list[dict] = field(default_factory=list)
 
     # -- recording -------------------------------------------------------------------------------
     def quarantine(self, archivo: str, hoja: str | None, fila: int, columna: str, valor: object,
@@ -103,6 +108,13 @@ class SourceResult:
         if filas:
             self.excluidas_resumen.append({"archivo_origen": archivo, "hoja": hoja, "motivo": motivo,
                                            "filas": int(filas)})
+
+    def record_total(self, archivo: str, hoja: str | None, fila: int, columna: str, escrito: int | None,
+                     suma: int) -> None:
+        """A totals row: `escrito` is the figure the state wrote (None if blank or unreadable), `suma` the sum
+        of the loaded rows it covers (since the previous subtotal for a subtotal row)."""
+        self.totales.append({"archivo_origen": archivo, "hoja": hoja, "fila_origen": int(fila), "columna": columna,
+                             "escrito": escrito, "suma": int(suma)})
 
     def reject(self, archivo: str, hoja: str | None, motivo: str) -> None:
         self.rechazados.append({"archivo_origen": archivo, "hoja": hoja, "motivo": motivo})
@@ -133,6 +145,8 @@ class SourceResult:
         self.leidas.update(other.leidas)
         self.archivos += other.archivos
         self.warnings += other.warnings
+        self.publicaciones += other.publicaciones
+        self.totales += other.totales
         return self
 
     # -- tables ----------------------------------------------------------------------------------

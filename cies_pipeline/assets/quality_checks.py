@@ -1,0 +1,215 @@
+"""Checks across sources and time (quality.crosssource) as Dagster asset checks, the coverage table
+`quality.cobertura` (published with the warehouse), and the suites run on every table inside the publish step.
+
+Severity, deliberately: everything here is WARN (a person should look: SESNSP's own files disagree at times,
+a state is late, a figure jumps) except the blocking GX suites of the published tables (ERROR: bad data would
+corrupt the warehouse; the publish step then writes nothing).
+"""
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+import pandas as pd
+
+from cies_pipeline.assets.common import CiesResource, preview
+from cies_pipeline.assets.harmonized import Gobernanza
+from cies_pipeline.assets.staging import outcome_metadata
+from cies_pipeline.harmonize.facts import Harmonized
+from cies_pipeline.quality import crosssource
+from cies_pipeline.quality.gx import build_data_docs, validate_frame
+from cies_pipeline.quality.suites import SUITES, TABLE_SUITES
+from cies_pipeline.sources.common import SourceResult
+
+WARN = dg.AssetCheckSeverity.WARN
+MAX_EDAD_SESNSP_DIAS = 75
+MAX_EDAD_CIE_DIAS = 100
+
+
+def _key(*parts: str) -> dg.AssetKey:
+    return dg.AssetKey(list(parts))
+
+
+def env_days(name: str, default: int) -> int:
+    """A maximum age in days from the environment; a value that is not a whole number fails loudly."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    if not raw.strip().isdigit():
+        raise ValueError(f"{name}='{raw}': se esperaba un número entero de días (por omisión {default})")
+    return int(raw)
+
+
+def _listing(asset: dg.AssetKey, name: str, frame: pd.DataFrame, description: str, **extra) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(asset_key=asset, check_name=name, passed=frame.empty, severity=WARN,
+                               description=description,
+                               metadata={"filas": len(frame), "detalle": preview(frame, limit=40), **extra})
+
+
+# -- SESNSP against itself ------------------------------------------------------------------------------------
+_ESTATAL = _key("staging", "sesnsp_carpetas_estatal")
+_MUNICIPAL = _key("staging", "sesnsp_carpetas_municipal")
+
+
+@dg.multi_asset_check(
+    name="cruce_sesnsp_municipal_estatal",
+    specs=[dg.AssetCheckSpec("municipal_vs_estatal", asset=_ESTATAL, additional_deps=[_MUNICIPAL],
+                             description="WARN: carpetas de trata del archivo municipal sumadas por entidad contra "
+                             "el archivo estatal (el SESNSP a veces no cuadra consigo mismo)")],
+    ins={"estatal": dg.AssetIn(key=_ESTATAL),
+         "municipal": dg.AssetIn(key=_MUNICIPAL)})
+def cruce_sesnsp_municipal_estatal(estatal: pd.DataFrame, municipal: pd.DataFrame):
+    """Suma municipal del SESNSP por entidad y mes contra su archivo estatal."""
+    diff = crosssource.sesnsp_municipal_vs_estatal(estatal, municipal)
+    yield _listing(_ESTATAL, "municipal_vs_estatal", diff,
+                   f"{len(diff)} entidad-mes donde la suma municipal del SESNSP no es la cifra estatal "
+                   "(diferencia = municipal - estatal)",
+                   diferencia_absoluta=int(diff["diferencia"].abs().sum()) if len(diff) else 0)
+
+
+# -- the state reports: totals rows, freshness; SESNSP freshness -----------------------------------------------
+_REPORTES = _key("ingest", "reportes_cie")
+_SESNSP = _key("ingest", "sesnsp")
+
+
+@dg.multi_asset_check(
+    name="revision_entradas",
+    specs=[dg.AssetCheckSpec("totales_cie", asset=_REPORTES,
+                             description="WARN: filas TOTAL de los reportes CIE que no son la suma de sus filas"),
+           dg.AssetCheckSpec("frescura_cie", asset=_REPORTES,
+                             description="WARN: entidades cuyo último periodo reportado terminó hace más de "
+                             f"CIES_MAX_EDAD_CIE_DIAS días (por omisión {MAX_EDAD_CIE_DIAS})"),
+           dg.AssetCheckSpec("frescura_sesnsp", asset=_SESNSP,
+                             description="WARN: el último corte del SESNSP tiene más de CIES_MAX_EDAD_SESNSP_DIAS "
+                             f"días (por omisión {MAX_EDAD_SESNSP_DIAS})")],
+    ins={"reportes": dg.AssetIn(key=_REPORTES), "sesnsp": dg.AssetIn(key=_SESNSP)})
+def revision_entradas(cies: CiesResource, reportes: SourceResult, sesnsp: SourceResult):
+    """Totales escritos por los CIE y antigüedad de las entradas, evaluada en el 'hoy' de la corrida."""
+    hoy = cies.today()
+    totales = crosssource.totales_discrepantes(reportes.totales)
+    yield _listing(_REPORTES, "totales_cie", totales,
+                   f"{len(totales)} de {len(reportes.totales)} filas de total no coinciden con la suma de las "
+                   "filas de arriba (la fila de total nunca se carga)", filas_total_revisadas=len(reportes.totales))
+
+    max_cie = env_days("CIES_MAX_EDAD_CIE_DIAS", MAX_EDAD_CIE_DIAS)
+    periodos = pd.concat([f[["cve_ent", "periodo"]] for k, f in reportes.frames.items()
+                          if k in ("carpetas", "victimas") and len(f)]
+                         or [pd.DataFrame(columns=["cve_ent", "periodo"])])
+    stale = crosssource.cie_vencidos(periodos, hoy, max_cie)
+    yield _listing(_REPORTES, "frescura_cie", stale,
+                   f"{len(stale)} entidades cuyo último periodo terminó hace más de {max_cie} días "
+                   f"(evaluado al {hoy.isoformat()})", hoy=hoy.isoformat(), max_dias=max_cie,
+                   entidades_con_reporte=int(periodos["cve_ent"].nunique()))
+
+    max_sesnsp = env_days("CIES_MAX_EDAD_SESNSP_DIAS", MAX_EDAD_SESNSP_DIAS)
+    cortes = pd.concat([f["corte"] for f in sesnsp.frames.values() if len(f) and "corte" in f]
+                       or [pd.Series(dtype="datetime64[ns]")])
+    old = crosssource.sesnsp_vencido(cortes, hoy, max_sesnsp)
+    yield _listing(_SESNSP, "frescura_sesnsp", old,
+                   "el último corte del SESNSP tiene más de "
+                   f"{max_sesnsp} días (evaluado al {hoy.isoformat()})" if len(old) else
+                   f"el último corte del SESNSP tiene a lo más {max_sesnsp} días", hoy=hoy.isoformat(),
+                   max_dias=max_sesnsp)
+
+
+# -- month-over-month jumps --------------------------------------------------------------------------------------
+_CARPETAS = _key("harmonized", "carpetas_trata")
+_VICTIMAS = _key("harmonized", "victimas_trata")
+_SALTO_REGLA = (f"más de {crosssource.SALTO_FACTOR} veces la mediana de los {crosssource.SALTO_VENTANA_MESES} "
+                f"meses anteriores de la entidad (al menos {crosssource.SALTO_MINIMO_MESES} con cifra) y al "
+                f"menos {crosssource.SALTO_MARGEN} por encima de ella")
+
+
+@dg.multi_asset_check(
+    name="saltos_mensuales",
+    specs=[dg.AssetCheckSpec("saltos", asset=_CARPETAS, description=f"WARN: meses con un salto: {_SALTO_REGLA}"),
+           dg.AssetCheckSpec("saltos", asset=_VICTIMAS, description=f"WARN: meses con un salto: {_SALTO_REGLA}")],
+    ins={"carpetas": dg.AssetIn(key=_CARPETAS), "victimas": dg.AssetIn(key=_VICTIMAS)})
+def saltos_mensuales(carpetas: Harmonized, victimas: Harmonized):
+    """Saltos de un mes a otro en las cifras estatales de cada fuente (domain.md sección 10)."""
+    for key, h, medida in ((_CARPETAS, carpetas, "carpetas"), (_VICTIMAS, victimas, "victimas")):
+        found = crosssource.saltos(crosssource.serie_estatal(h.frame, medida))
+        yield _listing(key, "saltos", found, f"{len(found)} meses con un salto ({_SALTO_REGLA})")
+
+
+# -- coverage ----------------------------------------------------------------------------------------------------
+_COBERTURA = _key("harmonized", "cobertura")
+
+
+@dg.asset(key=_COBERTURA, group_name="harmonized", kinds={"pandas"},
+          ins={"carpetas": dg.AssetIn(key=_CARPETAS), "victimas": dg.AssetIn(key=_VICTIMAS),
+               "gobernanza": dg.AssetIn(key=_key("harmonized", "gobernanza_cie"))},
+          check_specs=[dg.AssetCheckSpec("faltantes_ultimo_mes", asset=_COBERTURA,
+                                         description="WARN: entidades sin reporte CIE del último mes cerrado "
+                                         "(el anterior al mes en curso), si el SESNSP ya lo publicó")])
+def cobertura(cies: CiesResource, carpetas: Harmonized, victimas: Harmonized, gobernanza: Gobernanza):
+    """Por entidad y mes reconciliado: ¿reportó el CIE (con o sin cifras), publicó el SESNSP, está instalado?"""
+    frame = crosssource.cobertura(carpetas.frame, victimas.frame, gobernanza.cie_estatus, cies.reconciliacion_desde)
+    estados = frame["estado_cie"].value_counts().to_dict() if len(frame) else {}
+    yield dg.Output({"quality.cobertura": frame}, metadata={
+        "dagster/row_count": len(frame), **{f"estado_{k}": int(v) for k, v in estados.items()},
+        "preview": preview(frame)})
+    month, missing = crosssource.faltantes_ultimo_mes(frame, cies.today())
+    if missing is None:
+        yield dg.AssetCheckResult(
+            check_name="faltantes_ultimo_mes", passed=True, severity=WARN,
+            description=f"{month:%Y-%m} está fuera del rango del SESNSP: todavía no hay con qué comparar",
+            metadata={"mes": f"{month:%Y-%m}"})
+    else:
+        yield dg.AssetCheckResult(
+            check_name="faltantes_ultimo_mes", passed=missing.empty, severity=WARN,
+            description=f"{len(missing)} entidades no reportaron {month:%Y-%m}",
+            metadata={"mes": f"{month:%Y-%m}", "entidades": len(missing),
+                      "detalle": preview(missing, limit=32)})
+
+
+# -- the published tables' suites (run by assets/warehouse.py before anything is written) -----------------------
+def table_suite_specs(tables: list[str]) -> list[dg.AssetCheckSpec]:
+    """`gx_<table>` on each published table that has a suite (TABLE_SUITES)."""
+    specs = []
+    for qualified in tables:
+        suite = TABLE_SUITES.get(qualified)
+        if suite:
+            schema, name = qualified.split(".", 1)
+            specs.append(dg.AssetCheckSpec(f"gx_{name}", asset=_key(schema, name), blocking=SUITES[suite].blocking,
+                                           description=SUITES[suite].description))
+    return specs
+
+
+def validate_tables(frames: dict[str, pd.DataFrame], tables: list[str],
+                    cies: CiesResource) -> tuple[list[dg.AssetCheckResult], list[str]]:
+    """Validate each table of `tables` that has a suite; (check results, tables whose blocking suite failed).
+    A table declared but missing from `frames` fails its check (it would not be published)."""
+    results, blocking_failed = [], []
+    outcomes = {}
+    for qualified in tables:
+        suite = TABLE_SUITES.get(qualified)
+        if suite and qualified in frames:
+            outcomes[qualified] = validate_frame(frames[qualified], suite, cies.today(), cies.gx_dir,
+                                                 data_docs=False)
+    if outcomes:
+        build_data_docs(cies.gx_dir)  # every page exists before a link to it is shown
+    for qualified in tables:
+        suite = TABLE_SUITES.get(qualified)
+        if not suite:
+            continue
+        schema, name = qualified.split(".", 1)
+        blocking = SUITES[suite].blocking
+        severity = dg.AssetCheckSeverity.ERROR if blocking else WARN
+        if qualified not in outcomes:
+            results.append(dg.AssetCheckResult(asset_key=_key(schema, name), check_name=f"gx_{name}",
+                                               passed=False, severity=severity,
+                                               description=f"{qualified}: ninguna tabla recibida para publicar"))
+            if blocking:
+                blocking_failed.append(qualified)
+            continue
+        outcome = outcomes[qualified]
+        if not outcome.success and blocking:
+            blocking_failed.append(qualified)
+        results.append(dg.AssetCheckResult(asset_key=_key(schema, name), check_name=f"gx_{name}",
+                                           passed=bool(outcome.success), severity=severity,
+                                           metadata=outcome_metadata(outcome, cies)))
+    return results, blocking_failed
+
+
+ASSETS = [cruce_sesnsp_municipal_estatal, revision_entradas, saltos_mensuales, cobertura]
