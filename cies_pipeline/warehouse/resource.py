@@ -8,6 +8,11 @@ Bulk paths: DuckDB registers the DataFrame and runs `INSERT … SELECT` (native,
 `COPY … FROM STDIN` through psycopg 3. Other dialects fall back to SQLAlchemy `executemany` (slow; fine for
 a small SQLite test, not for production). Refreshes are serialised: an `fcntl` lock file beside a DuckDB
 database, `pg_advisory_xact_lock` on PostgreSQL.
+
+The `publicado` views (schema.VIEWS, what analysts read) are (re)created after the tables, inside the same
+transaction, with CREATE OR REPLACE VIEW: on PostgreSQL that keeps the views' grants, and since tables are
+emptied and refilled (DELETE + COPY) rather than dropped, the views never point at a dropped table. A
+table whose columns changed is recreated; its grants are copied onto the new table in that transaction.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import PrivateAttr
 
-from cies_pipeline.warehouse.schema import TABLES, Table
+from cies_pipeline.warehouse.schema import TABLES, VIEWS, Table, View
 
 _TYPES = {
     "duckdb": {"text": "VARCHAR", "bigint": "BIGINT", "double": "DOUBLE", "date": "DATE",
@@ -44,6 +49,18 @@ def _quote(name: str) -> str:
 
 def _qualified(t: Table) -> str:
     return f"{_quote(t.schema)}.{_quote(t.name)}"
+
+
+def _grantee(name: str) -> str:
+    return "PUBLIC" if name == "PUBLIC" else _quote(name)
+
+
+def _ensure_schema_postgres(cur, schema: str) -> None:
+    # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists: the owner role
+    # of a deployment made by setup-db owns its schemas but need not create new ones.
+    cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+    if cur.fetchone() is None:
+        cur.execute(f"CREATE SCHEMA {_quote(schema)}")
 
 
 def conform(frame: pd.DataFrame, t: Table, run_id: str, loaded_at: datetime) -> pd.DataFrame:
@@ -83,6 +100,7 @@ class Warehouse:
         self.url = url
         self.lock_timeout_s = lock_timeout_s
         self._engine: sa.Engine | None = None
+        self._lock_depth = 0  # the process lock is re-entrant within one Warehouse (publish -> read back)
 
     @property
     def dialect(self) -> str:
@@ -105,23 +123,46 @@ class Warehouse:
 
     # -- reading --------------------------------------------------------------------------------
     def query(self, sql: str, **params) -> pd.DataFrame:
-        with self.engine.connect() as conn:
+        # DuckDB: one process at a time may open the file, readers included, so a read waits for another
+        # refresh's publish instead of failing with "Could not set lock on file".
+        with self._process_lock(), self.engine.connect() as conn:
             result = conn.execute(sa.text(sql), params)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     def table_counts(self) -> dict[str, int]:
-        inspector = sa.inspect(self.engine)
-        counts = {}
-        for t in TABLES.values():
-            if inspector.has_table(t.name, schema=t.schema):
-                counts[t.qualified] = int(self.query(f"SELECT count(*) AS n FROM {_qualified(t)}")["n"][0])
-        return counts
+        # Under the refresh lock: on DuckDB a reader process would collide with another refresh's writer.
+        with self._process_lock():
+            inspector = sa.inspect(self.engine)
+            counts = {}
+            for t in TABLES.values():
+                if inspector.has_table(t.name, schema=t.schema):
+                    counts[t.qualified] = int(self.query(f"SELECT count(*) AS n FROM {_qualified(t)}")["n"][0])
+            return counts
+
+    def fingerprint(self, exclude: tuple[str, ...] = ("run_id", "cargado_en")) -> dict[str, tuple[int, str]]:
+        """{table: (rows, sha256)} of every existing table but the append-only load log, over all columns
+        except `exclude`, rows sorted: equal fingerprints mean the same rows, whatever order or run."""
+        import hashlib
+
+        out = {}
+        with self._process_lock():
+            inspector = sa.inspect(self.engine)
+            for t in TABLES.values():
+                if t.append_only or not inspector.has_table(t.name, schema=t.schema):
+                    continue
+                cols = [c for c in t.column_names if c not in exclude]
+                frame = self.query(f"SELECT {', '.join(_quote(c) for c in cols)} FROM {_qualified(t)}")
+                rows = sorted(json.dumps([None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+                                          for v in row], ensure_ascii=False)
+                              for row in frame.astype(object).itertuples(index=False, name=None))
+                out[t.qualified] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
+        return out
 
     # -- locking --------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _process_lock(self):
         """Serialise refreshes of an embedded database across processes (DuckDB: one writer)."""
-        if self.dialect != "duckdb":
+        if self.dialect != "duckdb" or self._lock_depth:
             yield
             return
         database = sa.engine.make_url(self.url).database or ":memory:"
@@ -141,9 +182,11 @@ class Warehouse:
                             f"another refresh has held {lock_path} for more than "
                             f"{self.lock_timeout_s:.0f} s; not publishing") from None
                     time.sleep(0.2)
+            self._lock_depth += 1
             try:
                 yield
             finally:
+                self._lock_depth -= 1
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- writing --------------------------------------------------------------------------------
@@ -202,6 +245,7 @@ class Warehouse:
                     select = ", ".join(f"CAST({_quote(c.name)} AS {types[c.type]})" for c in t.columns)
                     con.execute(f"INSERT INTO {_qualified(t)} SELECT {select} FROM {view}")
                     con.unregister(view)
+                self._create_views_duckdb(con)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -216,15 +260,23 @@ class Warehouse:
             with con.transaction():
                 with con.cursor() as cur:
                     cur.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
+                    view_grants = self._view_grants_postgres(cur)  # a CASCADE below may drop a view
                     for name, frame in frames.items():
                         t = TABLES[name]
-                        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(t.schema)}")
+                        _ensure_schema_postgres(cur, t.schema)
                         cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema "
                                     "= %s AND table_name = %s ORDER BY ordinal_position", (t.schema, t.name))
                         existing = [r[0] for r in cur.fetchall()]
                         if existing != t.column_names:
+                            # A changed table is recreated; whoever could read it still can.
+                            cur.execute("SELECT grantee, privilege_type FROM information_schema.role_table_grants "
+                                        "WHERE table_schema = %s AND table_name = %s AND grantee <> "
+                                        "current_user", (t.schema, t.name))
+                            grants = cur.fetchall()
                             cur.execute(f"DROP TABLE IF EXISTS {_qualified(t)} CASCADE")
                             cur.execute(self._ddl(t))
+                            for grantee, privilege in grants:
+                                cur.execute(f"GRANT {privilege} ON {_qualified(t)} TO {_grantee(grantee)}")
                         elif not t.append_only:
                             # DELETE, not TRUNCATE: MVCC-safe for readers; views and grants stay valid.
                             cur.execute(f"DELETE FROM {_qualified(t)}")
@@ -233,8 +285,70 @@ class Warehouse:
                             for row in frame.astype(object).where(frame.notna(), None).itertuples(
                                     index=False, name=None):
                                 copy.write_row(row)
+                    self._create_views_postgres(cur, view_grants)
         finally:
             raw.close()
+
+    def _create_views_duckdb(self, con) -> None:
+        """Every view of schema.VIEWS whose tables exist, in the publish transaction (DuckDB binds a view's
+        tables by name, so replacing it after the tables were recreated is enough)."""
+        existing = {f"{s}.{n}" for s, n in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables")}
+        for v in VIEWS.values():
+            if all(source in existing for source in v.sources):
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(v.schema)}")
+                con.execute(self._view_ddl(v))
+
+    def _view_ddl(self, v: View) -> str:
+        return f"CREATE OR REPLACE VIEW {_quote(v.schema)}.{_quote(v.name)} AS {v.sql}"
+
+    @staticmethod
+    def _view_grants_postgres(cur) -> dict[str, list[tuple[str, str]]]:
+        grants: dict[str, list[tuple[str, str]]] = {}
+        for v in VIEWS.values():
+            cur.execute("SELECT grantee, privilege_type FROM information_schema.role_table_grants "
+                        "WHERE table_schema = %s AND table_name = %s AND grantee <> current_user",
+                        (v.schema, v.name))
+            grants[v.qualified] = cur.fetchall()
+        return grants
+
+    def _create_views_postgres(self, cur, grants: dict[str, list[tuple[str, str]]]) -> None:
+        """Every view of schema.VIEWS whose tables exist, in the publish transaction. CREATE OR REPLACE
+        keeps a view's grants; a view that had to go (its columns changed, or a recreated table dropped it
+        by CASCADE) is created again with the grants it had when the transaction began."""
+        for v in VIEWS.values():
+            present = True
+            for source in v.sources:
+                schema, name = source.split(".")
+                cur.execute("SELECT to_regclass(%s)", (f"{_quote(schema)}.{_quote(name)}",))
+                present = present and cur.fetchone()[0] is not None
+            if not present:
+                continue
+            _ensure_schema_postgres(cur, v.schema)
+            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                        "AND table_name = %s ORDER BY ordinal_position", (v.schema, v.name))
+            existing = [r[0] for r in cur.fetchall()]
+            if existing and existing != [c.name for c in v.columns]:
+                cur.execute(f"DROP VIEW {_quote(v.schema)}.{_quote(v.name)}")  # PostgreSQL cannot replace it
+            cur.execute(self._view_ddl(v))
+            for grantee, privilege in grants.get(v.qualified, []):
+                cur.execute(f"GRANT {privilege} ON {_quote(v.schema)}.{_quote(v.name)} TO {_grantee(grantee)}")
+
+    def ensure_tables(self) -> list[str]:
+        """Create (empty) every table of the contract that does not exist yet, and the views over them, in
+        one transaction; existing tables are untouched. Returns the tables created. PostgreSQL and DuckDB."""
+        empty = {name: conform(pd.DataFrame(), t, "", datetime.now(timezone.utc)) for name, t in TABLES.items()}
+        with self._process_lock():
+            inspector = sa.inspect(self.engine)
+            missing = {name: frame for name, frame in empty.items()
+                       if not inspector.has_table(TABLES[name].name, schema=TABLES[name].schema)}
+            if self.dialect == "duckdb":
+                self._publish_duckdb(missing)
+            elif self.dialect == "postgresql":
+                self._publish_postgres(missing)
+            else:
+                self._publish_generic(missing)
+        return sorted(missing)
 
     def _publish_generic(self, frames: dict[str, pd.DataFrame]) -> None:
         metadata = sa.MetaData()
