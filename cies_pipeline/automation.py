@@ -13,6 +13,8 @@ from cies_pipeline.sources.common import sha256_of
 # DuckDB allows one writer process at a time: run every step of a refresh in one process.
 refresh_job = dg.define_asset_job(
     "refresh", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
+    # The queued run coordinator of a shared instance (docs/dagster.postgres.yaml) allows one run per tag.
+    tags={"cies/refresco": "completo"},
     description="Refresco completo: ingesta, staging, armonización, reconciliación y publicación.")
 
 nightly_refresh = dg.ScheduleDefinition(

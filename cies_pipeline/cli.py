@@ -91,6 +91,8 @@ def _print_summary(summary: dict, settings) -> None:
         lines.append(f"    {c['severity']:5} {c['asset']} :: {c['name']}")
     for step in summary["failed_steps"]:
         lines.append(f"  FAILED step: {step}")
+    if "reports/reporte_conciliacion" in summary["assets"]:
+        lines.append(f"  report: {settings.data_dir / 'reporte' / 'index.html'}")
     print("\n".join(lines))
 
 
@@ -107,10 +109,23 @@ def cmd_refresh(args) -> int:
     started = time.monotonic()
     defs = build_definitions(settings, hoy=args.hoy)
     job = defs.resolve_job_def("refresh")
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}})
+    import contextlib
+    import uuid
+
+    from cies_pipeline.progress import RunProgress, step_count, wants_progress
+
+    from cies_pipeline.runlock import refresh_lock
+
+    run_id = str(uuid.uuid4())
+    # One refresh per data directory at a time: a second one waits here (see runlock.py).
+    with refresh_lock(settings.data_dir), dg.DagsterInstance.get() as instance:
+        # Per-asset progress only on a terminal; piped, the output is just the summary below.
+        watch = RunProgress(instance, run_id, step_count(job)) if wants_progress(sys.stdout) \
+            else contextlib.nullcontext()
+        with watch:
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_id=run_id,
+                run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}})
         summary = run_summary(result, time.monotonic() - started)
     if args.summary:
         Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
@@ -128,14 +143,35 @@ def cmd_sample_data(args) -> int:
 
 
 def cmd_ui(args) -> int:
-    """`dagster dev` on workspace.yaml with the same DAGSTER_HOME as `refresh`, so runs show in the UI."""
+    """`dagster dev` on workspace.yaml with the same DAGSTER_HOME as `refresh`, so runs show in the UI, and the
+    GX Data Docs folder served on loopback (CIES_DATA_DOCS_PORT, default 3001): browsers block the file://
+    links a check could carry, so checks link to http://127.0.0.1:<port>/<page>. Both stop together."""
+    import subprocess
+
+    from cies_pipeline.quality.data_docs import DataDocsServer
     from cies_pipeline.settings import get_settings
 
-    prepare_dagster_home(get_settings())
+    settings = get_settings()
+    prepare_dagster_home(settings)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    docs = DataDocsServer(settings.data_dir / "gx").start()
+    print(f"Data Docs: {docs.url}/index.html (carpeta {docs.directory})", flush=True)
     dagster = Path(sys.executable).with_name("dagster")
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
-    os.execv(str(dagster), [str(dagster), "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)])
+    process = subprocess.Popen([str(dagster), "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)])
+    try:
+        return process.wait()
+    except KeyboardInterrupt:  # Ctrl-C reaches dagster too (same process group): let it shut down cleanly
+        try:
+            return process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            return process.wait()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait()
+        docs.stop()
 
 
 def cmd_data_dictionary(args) -> int:
@@ -146,6 +182,23 @@ def cmd_data_dictionary(args) -> int:
         Path(args.out).write_text(text + "\n")
     else:
         sys.stdout.write(text + "\n")
+    return 0
+
+
+def cmd_setup_db(args) -> int:
+    """Roles, schemas, tables, views and grants of the PostgreSQL warehouse (warehouse/roles.py)."""
+    from cies_pipeline.settings import get_settings
+    from cies_pipeline.warehouse.roles import setup_database
+
+    url = args.url or get_settings().warehouse_url
+    try:
+        done = setup_database(url, owner=args.owner, analyst=args.analista)
+    except ValueError as exc:
+        print(f"cies-pipeline setup-db: {exc}", file=sys.stderr)
+        return 2
+    print(f"setup-db OK: owner {done['owner']}, analyst {done['analista']}; roles created: "
+          f"{', '.join(done['roles_creados']) or 'none'}; tables created: {len(done['tablas_creadas'])}; "
+          f"analyst reads publicado.* and {len(done['tablas_analista'])} warehouse tables")
     return 0
 
 
@@ -164,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
+    p = sub.add_parser("setup-db", help="PostgreSQL: create the owner and read-only analyst roles, schemas, "
+                                        "tables, publicado views and grants (idempotent)")
+    p.add_argument("--url", help="administrator's SQLAlchemy URL (default CIES_WAREHOUSE_URL)")
+    p.add_argument("--owner", default="cies_pipeline", help="role that owns the pipeline's schemas")
+    p.add_argument("--analista", default="cies_analista", help="read-only role of the analysts")
+    p.set_defaults(func=cmd_setup_db)
     p = sub.add_parser("data-dictionary", help="write the warehouse data dictionary (Markdown)")
     p.add_argument("out", nargs="?")
     p.set_defaults(func=cmd_data_dictionary)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from cies_pipeline.assets import harmonized, ingest, staging
+from cies_pipeline.assets import harmonized, ingest, quality_checks, staging
+from cies_pipeline.assets import publicado
+from cies_pipeline.assets import reports
 from cies_pipeline.assets.common import CiesResource
 from cies_pipeline.assets.warehouse import build_publish_asset
 from cies_pipeline.automation import inbox_sensor, nightly_refresh, refresh_job
@@ -13,12 +15,16 @@ from cies_pipeline.warehouse.resource import Warehouse, WarehouseResource
 
 # Assets whose value is {qualified table name: DataFrame}, published with the rest ('group/name' -> tables).
 TABLE_PROVIDERS: dict[str, list[str]] = {
+    "harmonized/indicadores": ["warehouse.indicadores"],
+    "harmonized/cobertura": ["quality.cobertura"],
+    "harmonized/supresion_victimas": ["warehouse.victimas_municipio_supresion"],
+    "harmonized/supresion_indicadores": ["warehouse.indicadores_supresion"],
 }
 
 
 def build_definitions(settings: Settings, hoy: str | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*ingest.ASSETS, *staging.ASSETS, *harmonized.ASSETS,
+        assets=[*ingest.ASSETS, *staging.ASSETS, *harmonized.ASSETS, *quality_checks.ASSETS, *publicado.ASSETS, *reports.ASSETS,
                 build_publish_asset(Warehouse(settings.warehouse_url).dialect, TABLE_PROVIDERS)],
         jobs=[refresh_job],
         schedules=[nightly_refresh],

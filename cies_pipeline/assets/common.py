@@ -10,6 +10,7 @@ import pandas as pd
 
 from cies_pipeline.settings import TIMEZONE
 from cies_pipeline.sources.common import SourceResult
+from cies_pipeline.sources.sesnsp import publicaciones_table
 
 
 class CiesResource(dg.ConfigurableResource):
@@ -90,6 +91,8 @@ def source_metadata(result: SourceResult) -> dict:
         meta["rechazados"] = preview(result.table("rechazados"), limit=20)
     if result.cuarentena:
         meta["cuarentena"] = preview(result.table("cuarentena"), limit=20)
+    if result.publicaciones:   # SESNSP: which months each file was taken to publish (domain.md section 10)
+        meta["meses_publicados"] = preview(publicaciones_table(result.publicaciones), limit=50)
     if result.warnings:
         meta["avisos"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in result.warnings[:50]))
     return meta

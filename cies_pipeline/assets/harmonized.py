@@ -12,6 +12,7 @@ from cies_pipeline.harmonize.facts import (Harmonized, harmonize_cie_carpetas, h
                                            harmonize_sesnsp_carpetas, harmonize_sesnsp_victimas)
 from cies_pipeline.harmonize.municipalities import build_dim_municipio
 from cies_pipeline.harmonize.releases import latest_release
+from cies_pipeline.indicators import indicadores as compute_indicadores
 from cies_pipeline.reconcile import reconciliacion as reconcile
 
 GROUP = "harmonized"
@@ -82,12 +83,14 @@ def carpetas_trata(cies: CiesResource, cie: pd.DataFrame, estatal: pd.DataFrame,
 
 @dg.asset(key=_key("victimas_trata"), group_name=GROUP, kinds={"pandas"},
           ins={"cie": _staged("cie_victimas"), "estatal": _staged("sesnsp_victimas_estatal"),
-               "dim": dg.AssetIn(key=_key("dim_municipio"))},
+               "municipal": _staged("sesnsp_victimas_municipal"), "dim": dg.AssetIn(key=_key("dim_municipio"))},
           check_specs=[suite_spec(_key("victimas_trata"), "fact_victimas_trata"),
                        dg.AssetCheckSpec("etiquetas_sin_mapeo", asset=_key("victimas_trata"))])
-def victimas_trata(cies: CiesResource, cie: pd.DataFrame, estatal: pd.DataFrame, dim: pd.DataFrame):
+def victimas_trata(cies: CiesResource, cie: pd.DataFrame, estatal: pd.DataFrame, municipal: pd.DataFrame,
+                   dim: pd.DataFrame):
     """Víctimas de trata de ambas fuentes, con forma de explotación, sexo, edad y nacionalidad canónicos."""
-    h = _merge([harmonize_cie_victimas(cie, dim), harmonize_sesnsp_victimas(latest_release(estatal))])
+    h = _merge([harmonize_cie_victimas(cie, dim),
+                harmonize_sesnsp_victimas(latest_release(estatal), latest_release(municipal))])
     yield dg.Output(h, metadata=_fact_metadata(h, "victimas"))
     yield suite_check(_key("victimas_trata"), "fact_victimas_trata", h.frame, cies)
     yield _unmapped_check(_key("victimas_trata"), h.sin_mapeo)
@@ -133,4 +136,21 @@ def gobernanza_cie(comite: pd.DataFrame, acuerdos: pd.DataFrame, carpetas: pd.Da
         "acuerdos": len(acuerdos), "preview": preview(estatus, 32)})
 
 
-ASSETS = [dim_municipio, carpetas_trata, victimas_trata, reconciliacion, gobernanza_cie]
+@dg.asset(key=_key("indicadores"), group_name=GROUP, kinds={"pandas"},
+          ins={"carpetas": dg.AssetIn(key=_key("carpetas_trata")),
+               "victimas": dg.AssetIn(key=_key("victimas_trata")),
+               "poblacion_estatal": _staged("poblacion_estatal"),
+               "poblacion_municipal": _staged("poblacion_municipal")})
+def indicadores(carpetas: Harmonized, victimas: Harmonized, poblacion_estatal: pd.DataFrame,
+                poblacion_municipal: pd.DataFrame) -> dg.Output:
+    """Carpetas y víctimas por 100,000 habitantes, por entidad y año y por municipio y año, de cada fuente."""
+    frame = compute_indicadores(carpetas.frame, victimas.frame, poblacion_estatal, poblacion_municipal)
+    sin_poblacion = frame[frame["poblacion"].isna()] if len(frame) else frame
+    return dg.Output({"warehouse.indicadores": frame}, metadata={
+        "dagster/row_count": len(frame),
+        "filas_sin_poblacion": len(sin_poblacion),
+        "anios": ", ".join(str(a) for a in sorted(frame["anio"].unique())) if len(frame) else "",
+        "preview": preview(frame[frame["nivel"] == "estatal"] if len(frame) else frame, 20)})
+
+
+ASSETS = [dim_municipio, carpetas_trata, victimas_trata, reconciliacion, gobernanza_cie, indicadores]

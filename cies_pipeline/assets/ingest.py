@@ -8,7 +8,7 @@ import pandas as pd
 from cies_pipeline.assets.common import CiesResource, preview, source_metadata
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.sources.reference import read_reference_dir
-from cies_pipeline.sources.sesnsp import read_sesnsp_dir
+from cies_pipeline.sources.sesnsp import metodologia_overlaps, read_sesnsp_dir
 from cies_pipeline.sources.state_reports import read_state_reports
 
 GROUP = "ingest"
@@ -34,10 +34,20 @@ def listing_check(name: str, frame: pd.DataFrame, what: str) -> dg.AssetCheckRes
                                metadata={"filas": len(frame), "detalle": preview(frame, limit=40)})
 
 
+def metodologias_check(result: SourceResult) -> dg.AssetCheckResult:
+    """A 2015-2025 file and a RNID-2026 file publishing the same months would count them twice."""
+    overlaps = metodologia_overlaps(result.publicaciones)
+    return dg.AssetCheckResult(
+        check_name="metodologias_sin_traslape", passed=bool(overlaps.empty), severity=dg.AssetCheckSeverity.ERROR,
+        description=f"{len(overlaps)} meses publicados a la vez por un archivo 2015-2025 y uno RNID-2026",
+        metadata={"meses_traslapados": len(overlaps), "detalle": preview(overlaps, limit=40)})
+
+
 def _source_asset(name: str, description: str, read: Callable[[CiesResource], SourceResult],
-                  kinds: set[str]) -> dg.AssetsDefinition:
+                  kinds: set[str], extra_checks: tuple = ()) -> dg.AssetsDefinition:
+    """`extra_checks`: (AssetCheckSpec keyword arguments, function of the result) for this source only."""
     key = dg.AssetKey([GROUP, name])
-    checks = [
+    checks = [*(dg.AssetCheckSpec(asset=key, **spec) for spec, _ in extra_checks),
         dg.AssetCheckSpec("contabilidad_filas", asset=key, blocking=True,
                           description="leídas = cargadas + en cuarentena + excluidas, por archivo y hoja"),
         dg.AssetCheckSpec("archivos_rechazados", asset=key, description="archivos u hojas ilegibles"),
@@ -54,6 +64,8 @@ def _source_asset(name: str, description: str, read: Callable[[CiesResource], So
         yield listing_check("archivos_rechazados", result.table("rechazados"), "archivos u hojas rechazados")
         yield listing_check("cuarentena", result.table("cuarentena"), "celdas en cuarentena")
         yield listing_check("columnas_rechazadas", result.table("columnas_rechazadas"), "columnas rechazadas")
+        for _, check in extra_checks:
+            yield check(result)
 
     return _asset
 
@@ -62,8 +74,12 @@ reportes_cie = _source_asset(
     "reportes_cie", "Reportes de los CIE estatales en inbox/state_reports (xlsx o juegos de CSV), leídos por "
     "contenido.", lambda cies: read_state_reports(cies.inbox_dir, cies.today()), {"excel", "csv"})
 sesnsp = _source_asset(
-    "sesnsp", "Datos abiertos del SESNSP (delitos y víctimas estatales, delitos municipales): filas de trata.",
-    lambda cies: read_sesnsp_dir(cies.sesnsp_dir), {"csv"})
+    "sesnsp", "Datos abiertos del SESNSP (2015-2025 y RNID-2026: delitos y víctimas, estatales y municipales): "
+    "filas de trata.",
+    lambda cies: read_sesnsp_dir(cies.sesnsp_dir), {"csv"},
+    extra_checks=(({"name": "metodologias_sin_traslape", "blocking": True,
+                    "description": "ningún mes lo publican a la vez un archivo 2015-2025 y uno RNID-2026"},
+                   metodologias_check),))
 referencia = _source_asset(
     "referencia", "Catálogo AGEEML de INEGI y población estatal de CONAPO.",
     lambda cies: read_reference_dir(cies.reference_dir), {"csv"})

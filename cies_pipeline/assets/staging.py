@@ -5,6 +5,7 @@ import pandas as pd
 
 from cies_pipeline.assets.common import CiesResource, preview
 from cies_pipeline.quality.gx import build_data_docs, validate_frame
+from cies_pipeline.quality.data_docs import page_url
 from cies_pipeline.quality.suites import SUITES
 from cies_pipeline.sources.common import SourceResult
 
@@ -20,7 +21,19 @@ def suite_check(asset: dg.AssetKey, suite: str, frame: pd.DataFrame, cies: CiesR
         outcome.data_docs = build_data_docs(cies.gx_dir)
     severity = dg.AssetCheckSeverity.ERROR if SUITES[suite].blocking else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(asset_key=asset, check_name=f"gx_{suite}", passed=bool(outcome.success),
-                               severity=severity, metadata=outcome.metadata())
+                               severity=severity, metadata=outcome_metadata(outcome, cies))
+
+
+def outcome_metadata(outcome, cies: CiesResource) -> dict:
+    """A suite outcome's metadata, with its Data Docs page as a path and as an http link (file:// links are
+    blocked by browsers in the UI; `cies-pipeline ui` serves the site on loopback)."""
+    meta = outcome.metadata()
+    if outcome.data_docs:
+        meta["data_docs"] = dg.MetadataValue.path(outcome.data_docs)
+        url = page_url(outcome.data_docs, cies.gx_dir)
+        if url:
+            meta["data_docs_url"] = dg.MetadataValue.url(url)
+    return meta
 
 
 def suite_spec(asset: dg.AssetKey, suite: str) -> dg.AssetCheckSpec:
@@ -66,10 +79,14 @@ staging_sesnsp = _staging("sesnsp", {
                                 "Víctimas de trata por entidad, mes, sexo y edad (SESNSP)."),
     "sesnsp_carpetas_municipal": ("sesnsp_carpetas_municipal", "sesnsp_carpetas_municipal",
                                   "Carpetas de trata por municipio y mes (SESNSP)."),
+    "sesnsp_victimas_municipal": ("sesnsp_victimas_municipal", "sesnsp_victimas_municipal",
+                                  "Víctimas de trata por municipio, mes, sexo y edad (SESNSP, desde 2026)."),
 })
 staging_referencia = _staging("referencia", {
     "municipios": ("municipios", "ageeml", "Catálogo de municipios AGEEML (INEGI)."),
     "poblacion_estatal": ("poblacion_estatal", "poblacion_estatal", "Población a mitad de año por entidad (CONAPO)."),
+    "poblacion_municipal": ("poblacion_municipal", "poblacion_municipal",
+                            "Población a mitad de año por municipio (CONAPO, proyecciones municipales)."),
 })
 
 ASSETS = [staging_cie, staging_sesnsp, staging_referencia]

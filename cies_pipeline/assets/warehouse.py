@@ -15,6 +15,8 @@ from cies_pipeline.assets.harmonized import Gobernanza
 from cies_pipeline.harmonize.categories import dim_forma_explotacion
 from cies_pipeline.harmonize.crosswalks import crosswalk_versions, entidades
 from cies_pipeline.harmonize.facts import Harmonized
+from cies_pipeline.assets.quality_checks import table_suite_specs, validate_tables
+from cies_pipeline.quality.data_docs import page_url
 from cies_pipeline.quality.gx import build_data_docs
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.warehouse.resource import WarehouseResource, dumps
@@ -105,7 +107,8 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
              "poblacion": dg.AssetIn(key=dg.AssetKey(["staging", "poblacion_estatal"])),
              **provider_ins},
         check_specs=[dg.AssetCheckSpec("tablas_publicadas", asset=cargas_key,
-                                       description="lo que quedó en la base es lo que se quiso escribir")],
+                                       description="lo que quedó en la base es lo que se quiso escribir"),
+                     *table_suite_specs(list(TABLES))],
     )
     def publicar_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource, cies: CiesResource,
                            reportes: SourceResult, sesnsp: SourceResult, referencia: SourceResult,
@@ -134,6 +137,13 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
         }
         for tables in provided.values():
             frames.update(tables)
+        # Every table with a suite is validated BEFORE anything is written: a blocking failure publishes nothing.
+        suite_checks, blocking_failed = validate_tables(frames, list(TABLES), cies)
+        if blocking_failed:
+            yield from suite_checks
+            raise dg.Failure(description="suites bloqueantes fallidas; no se publicó nada (el almacén conserva "
+                                         f"el refresco anterior): {', '.join(blocking_failed)}",
+                             metadata={"tablas": ", ".join(blocking_failed)})
         written = {name: len(frame) for name, frame in frames.items()}
         frames["warehouse.cargas"] = pd.DataFrame([{
             "run_id": context.run_id, "iniciado": started,
@@ -153,7 +163,10 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
             meta = {"dagster/row_count": len(frame), "preview": preview(frame, 5)}
             if name == "warehouse.cargas" and data_docs:
                 meta["data_docs"] = dg.MetadataValue.path(data_docs)
+                if page_url(data_docs, cies.gx_dir):
+                    meta["data_docs_url"] = dg.MetadataValue.url(page_url(data_docs, cies.gx_dir))
             yield dg.MaterializeResult(asset_key=dg.AssetKey([t.schema, t.name]), metadata=meta)
+        yield from suite_checks
         # The check reads back what is now in the database.
         counts = wh.table_counts()
         expected = {name: len(frame) for name, frame in frames.items() if not TABLES[name].append_only}

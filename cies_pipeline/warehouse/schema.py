@@ -64,6 +64,9 @@ _VALOR_CIE = ("valor_cie", "bigint", "Suma de lo que reportó el CIE; nulo si no
 _VALOR_SESNSP = ("valor_sesnsp", "bigint", "Cifra de trata de personas del SESNSP; nulo si no publicó.")
 _DIFERENCIA = ("diferencia", "bigint", "valor_cie - valor_sesnsp; nulo salvo que ambos tengan cifra.")
 _ESTATUS = ("estatus", "text", "coincide | discrepa | sin_reporte_cie | sin_dato_sesnsp.")
+_VERSIONES_CROSSWALK = ("versiones_crosswalk", "text", "Versión (sha256, 12 dígitos) de cada crosswalk que "
+                        "clasificó la fila: 'formas_explotacion@ab12cd34ef56;sexo@…'. Nulo en cifras SESNSP de "
+                        "carpetas (vienen con claves).")
 
 TABLES: dict[str, Table] = {t.qualified: t for t in [
     # -- warehouse ------------------------------------------------------------------------------
@@ -92,6 +95,7 @@ TABLES: dict[str, Table] = {t.qualified: t for t in [
         ("carpetas", "bigint", "Carpetas iniciadas; nulo = el CIE dejó la celda en blanco (no reportado)."),
         ("municipio_regla", "text", "Cómo se resolvió el municipio (codigo, exacta, normalizada, prefijo, "
                                     "aproximada, vacio, ambigua, sin_resolver)."),
+        _VERSIONES_CROSSWALK,
         *LINEAGE, _CORTE, *RUN,
     ]),
     _table("warehouse", "fact_victimas_trata", "Víctimas de trata de personas por mes, entidad, municipio, forma "
@@ -105,6 +109,7 @@ TABLES: dict[str, Table] = {t.qualified: t for t in [
         ("pais", "text", "País de origen cuando se indicó."),
         ("victimas", "bigint", "Víctimas; nulo = el CIE dejó la celda en blanco (no reportado)."),
         ("reglas", "text", "Qué regla del crosswalk clasificó cada dimensión."),
+        _VERSIONES_CROSSWALK,
         *LINEAGE, _CORTE, *RUN,
     ]),
     _table("warehouse", "reconciliacion", "CIE contra SESNSP por entidad, mes y medida (domain.md sección 5).", [
@@ -154,6 +159,22 @@ TABLES: dict[str, Table] = {t.qualified: t for t in [
         ("archivo_origen", "text", "Archivo CONAPO."), ("archivo_sha256", "text", "sha256 del archivo."),
         *RUN,
     ]),
+    _table("warehouse", "indicadores", "Carpetas y víctimas de trata por 100,000 habitantes, por entidad y año y "
+           "por municipio y año, de cada fuente, con la población usada (CONAPO). Un año en curso suma sólo "
+           "los meses publicados.", [
+        ("nivel", "text", "'estatal' o 'municipal'."),
+        ("anio", "bigint", "Año de los hechos."),
+        _CVE_ENT,
+        ("cvegeo", "text", "Municipio (nivel municipal; EE998/EE999 sin población); nulo en nivel estatal."),
+        _FUENTE,
+        _MEDIDA,
+        ("valor", "bigint", "Carpetas o víctimas en el año (suma de las cifras no vacías; nulo si todas "
+                            "vacías). SESNSP estatal: archivo estatal; municipal: archivo municipal."),
+        ("poblacion", "bigint", "Población a mitad de año (CONAPO) de la entidad o el municipio; nulo si no "
+                                "se tiene."),
+        ("tasa_100k", "double", "valor / poblacion × 100,000; nulo si falta alguno."),
+        *RUN,
+    ]),
     _table("warehouse", "cargas", "Una fila por refresco: qué se leyó y con qué versiones.", [
         ("run_id", "text", "Ejecución de Dagster."),
         ("iniciado", "timestamp", "Inicio de la publicación (UTC)."),
@@ -164,6 +185,33 @@ TABLES: dict[str, Table] = {t.qualified: t for t in [
         ("version_codigo", "text", "Versión de cies-pipeline."),
         ("filas", "text", "JSON: filas escritas por tabla."),
     ], append_only=True),
+    _table("warehouse", "victimas_municipio_supresion", "Víctimas por mes, municipio, forma de explotación, sexo "
+           "y grupo de edad (más fino que lo que publica el SESNSP) con la marca de supresión de celdas pequeñas "
+           "(domain.md sección 7). Sólo para el pipeline: los analistas leen publicado.victimas_municipio.", [
+        _PERIODO, _CVE_ENT, ("cvegeo", "text", "Municipio (EE998 = no especificado)."), _FUENTE, _METODOLOGIA,
+        ("forma_explotacion", "text", "Código de dim_forma_explotacion."),
+        ("sexo", "text", "Mujer | Hombre | No identificado."),
+        ("grupo_edad", "text", "Menores de edad (0-17) | Adultos (18 y más) | No especificado."),
+        ("victimas", "bigint", "Suma de víctimas de la celda; nulo = no reportado."),
+        ("suprimida", "boolean", "La celda no se publica (primaria o secundaria)."),
+        ("motivo_supresion", "text", "'primaria' (1 a umbral víctimas), 'secundaria' (para que no se pueda "
+                                     "recalcular otra celda desde un total publicado) o nulo."),
+        ("umbral", "bigint", "Umbral de supresión primaria usado (CIES_UMBRAL_SUPRESION, 4 por omisión)."),
+        *RUN,
+    ]),
+    _table("warehouse", "indicadores_supresion", "warehouse.indicadores con la marca de supresión: víctimas de "
+           "un municipio en un año de 1 a umbral (y su tasa) no se publican; sólo para el pipeline: los "
+           "analistas leen publicado.indicadores.", [
+        ("nivel", "text", "'estatal' o 'municipal'."), ("anio", "bigint", "Año de los hechos."), _CVE_ENT,
+        ("cvegeo", "text", "Municipio (nivel municipal); nulo en nivel estatal."), _FUENTE, _MEDIDA,
+        ("valor", "bigint", "Carpetas o víctimas en el año."),
+        ("poblacion", "bigint", "Población a mitad de año (CONAPO)."),
+        ("tasa_100k", "double", "valor / poblacion × 100,000."),
+        ("suprimida", "boolean", "La cifra y su tasa no se publican."),
+        ("motivo_supresion", "text", "'primaria', 'secundaria' o nulo."),
+        ("umbral", "bigint", "Umbral de supresión primaria usado."),
+        *RUN,
+    ]),
     # -- quality --------------------------------------------------------------------------------
     _table("quality", "cuarentena", "Una fila por celda que no pasó: la fila completa (CIE) o el mes (SESNSP) "
            "queda fuera.", [
@@ -203,10 +251,71 @@ TABLES: dict[str, Table] = {t.qualified: t for t in [
         ("excluidas", "bigint", "Filas excluidas con motivo (incluye delitos fuera de alcance, contados)."),
         ("run_id", "text", "Ejecución de Dagster."),
     ]),
+    _table("quality", "cobertura", "Una fila por entidad (las 32) y mes del rango reconciliado: ¿reportó el "
+           "CIE, publicó el SESNSP, está instalado el CIE?", [
+        _PERIODO, _CVE_ENT,
+        ("reporto_cie", "boolean", "El CIE envió filas (carpetas o víctimas) de ese mes, tras resolver reenvíos."),
+        ("estado_cie", "text", "con_cifras | sin_cifras (envió filas con todas las cifras en blanco) | "
+                               "sin_reporte."),
+        ("sesnsp_publico", "boolean", "El archivo estatal del SESNSP tiene cifra de la entidad en ese mes."),
+        ("cie_instalado", "boolean", "¿Está instalado el CIE? (de cie_estatus; nulo = desconocido)."),
+        ("run_id", "text", "Ejecución de Dagster."),
+    ]),
 ]}
 
 WAREHOUSE_TABLES = [t for t in TABLES.values() if t.schema == "warehouse"]
 QUALITY_TABLES = [t for t in TABLES.values() if t.schema == "quality"]
+
+
+@dataclass(frozen=True)
+class View:
+    """A view of schema `publicado` (what analysts read): a plain SELECT over warehouse tables, created in
+    the same transaction as each publish. `sql` names tables schema-qualified and quoted; portable SQL."""
+    schema: str
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    sql: str
+    sources: tuple[str, ...]  # qualified tables it reads: created only once they all exist
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+VIEWS: dict[str, View] = {v.qualified: v for v in [
+    View("publicado", "victimas_municipio",
+         "Víctimas por mes, municipio, forma de explotación, sexo y grupo de edad, con las celdas pequeñas "
+         "suprimidas (victimas nulo y suprimida verdadero). Sumar sólo celdas publicadas no da los totales "
+         "de la entidad: úsense reconciliacion o los archivos del SESNSP para totales.",
+         tuple(Column(*c) for c in [
+             _PERIODO, _CVE_ENT, ("cvegeo", "text", "Municipio (EE998 = no especificado)."), _FUENTE,
+             _METODOLOGIA, ("forma_explotacion", "text", "Código de dim_forma_explotacion."),
+             ("sexo", "text", "Mujer | Hombre | No identificado."),
+             ("grupo_edad", "text", "Menores de edad (0-17) | Adultos (18 y más) | No especificado."),
+             ("victimas", "bigint", "Víctimas; nulo si la celda está suprimida o no se reportó."),
+             ("suprimida", "boolean", "Verdadero: la cifra se suprimió para proteger a las víctimas."),
+         ]),
+         'SELECT periodo, cve_ent, cvegeo, fuente, metodologia, forma_explotacion, sexo, grupo_edad, '
+         'CASE WHEN suprimida THEN NULL ELSE victimas END AS victimas, suprimida '
+         'FROM "warehouse"."victimas_municipio_supresion"',
+         ("warehouse.victimas_municipio_supresion",)),
+    View("publicado", "indicadores",
+         "Carpetas y víctimas por 100,000 habitantes por entidad y municipio y año (warehouse.indicadores), "
+         "con las víctimas municipales de 1 a umbral suprimidas junto con su tasa (valor y tasa_100k nulos).",
+         tuple(Column(*c) for c in [
+             ("nivel", "text", "'estatal' o 'municipal'."), ("anio", "bigint", "Año de los hechos."), _CVE_ENT,
+             ("cvegeo", "text", "Municipio (nivel municipal); nulo en nivel estatal."), _FUENTE, _MEDIDA,
+             ("valor", "bigint", "Carpetas o víctimas en el año; nulo si suprimida."),
+             ("poblacion", "bigint", "Población a mitad de año (CONAPO)."),
+             ("tasa_100k", "double", "Tasa por 100,000 habitantes; nula si suprimida."),
+             ("suprimida", "boolean", "Verdadero: la cifra y su tasa se suprimieron."),
+         ]),
+         'SELECT nivel, anio, cve_ent, cvegeo, fuente, medida, CASE WHEN suprimida THEN NULL ELSE valor END '
+         'AS valor, poblacion, CASE WHEN suprimida THEN NULL ELSE tasa_100k END AS tasa_100k, suprimida '
+         'FROM "warehouse"."indicadores_supresion"',
+         ("warehouse.indicadores_supresion",)),
+]}
 
 
 def table(qualified: str) -> Table:
@@ -222,5 +331,11 @@ def data_dictionary_markdown() -> str:
         lines += [f"## `{t.qualified}`", "", t.description, "", "| columna | tipo | descripción |",
                   "| --- | --- | --- |"]
         lines += [f"| {c.name} | {c.type} | {c.description} |" for c in t.columns]
+        lines.append("")
+    for v in VIEWS.values():
+        lines += [f"## `{v.qualified}` (vista)", "", v.description, "",
+                  f"Lee: {', '.join(f'`{s}`' for s in v.sources)}.", "", "| columna | tipo | descripción |",
+                  "| --- | --- | --- |"]
+        lines += [f"| {c.name} | {c.type} | {c.description} |" for c in v.columns]
         lines.append("")
     return "\n".join(lines)
