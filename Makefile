@@ -24,7 +24,7 @@ run: sample
 	$(BIN)/cies-pipeline refresh --summary "$(CIES_DATA_DIR)/ultimo_refresco.json"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 ui: sample
 	$(BIN)/cies-pipeline ui
