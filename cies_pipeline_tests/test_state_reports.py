@@ -352,10 +352,10 @@ def test_csv_set_cp1252_semicolon_and_utf8_bom_comma(tmp_path):
     ).encode("cp1252"))
     (inbox / "oax_2025_victimas.csv").write_bytes((
         "periodo,entidad,municipio,finalidad,sexo,grupo etario,nacionalidad,víctimas\n"   # 1
-        '2025-01,Oaxaca,Huatulco,"explotación\nlaboral",Mujer,NNA,Mexicana,2\n'            # 2-3: quoted newline
-        "2025-01,Oaxaca,Huatulco,mendicidad,Hombre,Adultos,Guatemala,1\n"                  # 4
-        "2025-01,Veracruz,20184,laboral,Mujer,NNA,Mexicana,1\n"                            # 5 state 30, CVEGEO of 20
-        "2025-01,Oaxaca,Huatulco,laboral,Mujer,NNA,Mexicana,\n"                            # 6 blank count
+        '2025-01,Oaxaca,Huatulco,"explotación\nlaboral",Mujer,NNA,Mexicana,2\n'            # 2: quoted newline
+        "2025-01,Oaxaca,Huatulco,mendicidad,Hombre,Adultos,Guatemala,1\n"                  # 3 (as a spreadsheet shows it)
+        "2025-01,Veracruz,20184,laboral,Mujer,NNA,Mexicana,1\n"                            # 4 state 30, CVEGEO of 20
+        "2025-01,Oaxaca,Huatulco,laboral,Mujer,NNA,Mexicana,\n"                            # 5 blank count
     ).encode("utf-8-sig"))
     result = read_state_reports(inbox, TODAY)
     carpetas = result.frames["carpetas"]
@@ -365,14 +365,14 @@ def test_csv_set_cp1252_semicolon_and_utf8_bom_comma(tmp_path):
     assert carpetas["carpetas"].tolist()[:2] == [2, 1234] and pd.isna(carpetas["carpetas"].iloc[2])
     assert carpetas["periodo"].tolist() == [TS("2025-01-01"), TS("2025-02-01"), TS("2025-02-01")]
     victimas = result.frames["victimas"]
-    assert victimas["fila_origen"].tolist() == [2, 4, 6]
+    assert victimas["fila_origen"].tolist() == [2, 3, 5]
     assert victimas["forma_explotacion"].tolist() == ["explotación\nlaboral", "mendicidad", "laboral"]
     assert victimas["nacionalidad"].tolist() == ["Mexicana", "Guatemala", "Mexicana"]
     assert victimas["cve_ent"].tolist() == ["20"] * 3
     assert _quarantine(result) == [
         ("oax_2025_carpetas.csv", "carpetas", 7, "Carpetas de investigación (D)", "1.234", "conteo_no_numerico"),
         ("oax_2025_carpetas.csv", "carpetas", 9, "Carpetas de investigación (D)", "-1", "conteo_negativo"),
-        ("oax_2025_victimas.csv", "victimas", 5, "municipio (C)", "20184", "cvegeo_de_otra_entidad"),
+        ("oax_2025_victimas.csv", "victimas", 4, "municipio (C)", "20184", "cvegeo_de_otra_entidad"),
     ]
     assert _excluded(result) == [("oax_2025_carpetas.csv", "carpetas", 10, "total"),
                                  ("oax_2025_carpetas.csv", "carpetas", 11, "nota")]

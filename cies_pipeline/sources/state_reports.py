@@ -615,11 +615,11 @@ def _read_csv_sheet(path: Path, archivo: str, sha: str, reporte: str, hoja: str)
         text = text.lstrip("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text))
     rows = []
-    start = 1
-    for record in reader:
+    # fila_origen is the row a spreadsheet shows (domain.md section 10): one per record, blank lines included
+    # (csv yields [] for them), while a newline inside a quoted cell stays in its row.
+    for fila, record in enumerate(reader, start=1):
         cells = [None if c == "" else c for c in record]
-        rows.append((start, cells, cells))
-        start = reader.line_num + 1  # a quoted newline spans lines: the next record starts after it
+        rows.append((fila, cells, cells))
     return _Sheet(archivo, hoja, sha, reporte, rows)
 
 
