@@ -189,7 +189,10 @@ def test_asset_graph_column_schema_and_cli_run_in_the_ui(browser, webserver, ref
     # the column schema and descriptions come from warehouse/schema.py
     page.goto(f"{webserver}/assets/warehouse/reconciliacion", timeout=120_000)
     page.get_by_text("valor_sesnsp", exact=True).first.wait_for(timeout=60_000)
-    assert page.get_by_text("Cifra de trata de personas del SESNSP; nulo si no publicó.").first.is_visible()
+    # the schema table renders after the page's first data: wait for the description itself
+    description = page.get_by_text("Cifra de trata de personas del SESNSP; nulo si no publicó.").first
+    description.wait_for(state="visible", timeout=60_000)
+    assert description.is_visible()
     # the CLI run is in the instance the UI shows
     run_id = stdout.split("(run ")[1].split(")")[0]
     page.goto(f"{webserver}/runs/{run_id}", timeout=120_000)
