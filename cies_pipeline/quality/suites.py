@@ -90,6 +90,9 @@ class ExpectColumnDtypeKind(BatchExpectation):
 
 def dtype_is_kind(dtype: Any, kind: str, empty: bool = False) -> bool:
     api = pd.api.types
+    if isinstance(dtype, pd.CategoricalDtype):  # labels that repeat (SESNSP readers): the categories decide
+        categories = dtype.categories.dtype
+        return kind == "texto" and (api.is_object_dtype(categories) or isinstance(categories, pd.StringDtype))
     if api.is_object_dtype(dtype) and (empty or kind == "texto"):
         return True
     if kind == "texto":

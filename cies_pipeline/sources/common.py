@@ -39,6 +39,18 @@ def empty_frame(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
+def concat_keeping_categories(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """pd.concat, except that a column categorical in every frame stays categorical (pd.concat turns
+    categoricals with different categories into plain strings, losing their speed and memory)."""
+    out = pd.concat(frames, ignore_index=True)
+    for column in out.columns:
+        if not isinstance(out[column].dtype, pd.CategoricalDtype) and all(
+                column in f and isinstance(f[column].dtype, pd.CategoricalDtype) for f in frames):
+            out[column] = pd.Categorical(
+                pd.api.types.union_categoricals([f[column] for f in frames], ignore_order=True))
+    return out
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -85,6 +97,10 @@ class SourceResult:
     leidas: dict[tuple[str, str | None], int] = field(default_factory=dict)
     archivos: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Files whose result was taken from the cache (same sha256, code version and month: memo.py), and a
+    # fingerprint of everything the result depends on ("" when unknown), for the steps downstream to skip.
+    reutilizados: list[str] = field(default_factory=list)
+    huella: str = ""
     # Totals rows a state wrote under its table (excluded as 'total'), with the figure written and the sum
     # of the rows it covers: the cross-check of quality.crosssource.totales_discrepantes.
     totales: list[dict] = field(default_factory=list)
@@ -133,7 +149,7 @@ class SourceResult:
         """Merge another result into this one (frames of the same kind are concatenated)."""
         for kind, frame in other.frames.items():
             if kind in self.frames and len(self.frames[kind]):
-                self.frames[kind] = pd.concat([self.frames[kind], frame], ignore_index=True) \
+                self.frames[kind] = concat_keeping_categories([self.frames[kind], frame]) \
                     if len(frame) else self.frames[kind]
             else:
                 self.frames[kind] = frame
@@ -147,7 +163,16 @@ class SourceResult:
         self.warnings += other.warnings
         self.publicaciones += other.publicaciones
         self.totales += other.totales
+        self.reutilizados += other.reutilizados
         return self
+
+    def restamp(self, path: Path, archivo: str) -> None:
+        """A result reused from the cache: the file's size and mtime as they are now (same content)."""
+        stat = path.stat()
+        for record in self.archivos:
+            if record["archivo_origen"] == archivo:
+                record["bytes"] = stat.st_size
+                record["modificado"] = pd.Timestamp(stat.st_mtime, unit="s", tz="UTC")
 
     # -- tables ----------------------------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:

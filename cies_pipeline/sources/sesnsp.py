@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cies_pipeline.memo import memo_key
 from cies_pipeline.sources.common import (
     LINEAGE_COLUMNS, SourceFileError, SourceResult, normalize_label, strip_accents,
 )
@@ -613,7 +614,16 @@ def _frame(kind: str, archivo: str, sha256: str, corte: date | None, per_line: d
             columns[c] = np.asarray(per_line[c], dtype=object)[take] if n else np.empty(0, dtype=object)
     frame = pd.DataFrame({c: columns[c] for c in FRAME_COLUMNS[kind]})
     frame["hoja"] = frame["hoja"].astype(object)
+    # Labels repeat (one file, 32 states, a few thousand municipalities in 330,000 rows): categorical
+    # columns hash, group, pickle and validate many times faster than pandas 3's Python-backed strings.
+    for c in _CATEGORICAL:
+        if c in frame:
+            frame[c] = frame[c].astype("category")
     return frame
+
+
+_CATEGORICAL = ("archivo_origen", "archivo_sha256", "metodologia", "cve_ent", "delito", "cvegeo", "municipio",
+                "sexo", "rango_edad")
 
 
 def _empty_frame(kind: str) -> pd.DataFrame:
@@ -621,19 +631,35 @@ def _empty_frame(kind: str) -> pd.DataFrame:
     return _frame(kind, "", "", None, {c: [] for c in line_columns if c in FRAME_COLUMNS[kind]}, [], [], [])
 
 
-def read_sesnsp_dir(directory: Path, delitos: tuple[str, ...] = ("Trata de personas",)) -> SourceResult:
+def read_sesnsp_dir(directory: Path, delitos: tuple[str, ...] = ("Trata de personas",),
+                    cache=None) -> SourceResult:
     """Every SESNSP csv (2015-2025 or RNID-2026) under `directory` (recognised by header; other files are
     ignored with a warning, unreadable ones rejected). `archivo_origen` is the path relative to
     `directory`, posix."""
     directory = Path(directory)
     result = SourceResult(frames={kind: _empty_frame(kind) for kind in SESNSP_KINDS})
+    keys: list[str] = []
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"):
         archivo = path.relative_to(directory).as_posix()
         if detect_sesnsp_kind(path) is None:
             result.warnings.append(f"{archivo}: no tiene un encabezado SESNSP; se ignora")
+            keys.append(f"ignorado:{archivo}")
             continue
         try:
-            result.extend(read_sesnsp(path, archivo, delitos=delitos))
+            if cache is None:
+                result.extend(read_sesnsp(path, archivo, delitos=delitos))
+                continue
+            one, reused, key = cache.read(f"sesnsp/{archivo}", [path], (archivo, delitos),
+                                          lambda: read_sesnsp(path, archivo, delitos=delitos))
+            keys.append(key)
+            if reused:
+                one.restamp(path, archivo)
+                one.reutilizados.append(archivo)
+            result.extend(one)
         except SourceFileError as exc:
             result.reject(archivo, None, exc.motivo)
+            keys.append(f"rechazado:{archivo}")
+    if cache is not None:
+        result.huella = memo_key("sesnsp", keys)
+        cache.save()
     return result
