@@ -314,6 +314,23 @@ def test_second_refresh_gives_the_same_rows_and_a_blocking_failure_keeps_them(ru
     assert _snapshot(wh) == before
     assert len(q(wh, "SELECT run_id FROM warehouse.cargas")) == 2  # the load log grows, the tables do not
 
+    # Nothing changed: the inputs were not read again, the checks not evaluated again and the tables not
+    # rewritten; each says so, with the run whose result it reused (domain.md section 10, memo.py).
+    first_run = q(wh, "SELECT run_id FROM warehouse.cargas ORDER BY iniciado")["run_id"][0]
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in again.get_asset_materialization_events()}
+    assert meta["ingest/sesnsp"]["archivos_reutilizados"].value == 9
+    assert meta["ingest/reportes_cie"]["archivos_reutilizados"].value == meta["ingest/reportes_cie"][
+        "archivos_leidos"].value - 1  # the rejected (unreadable) report is read every time
+    for asset in ("staging/sesnsp_carpetas_municipal", "harmonized/carpetas_trata", "harmonized/victimas_trata"):
+        assert f"la corrida {first_run[:8]}" in meta[asset]["omitido"].value, asset
+    assert "tabla sin cambio" in meta["warehouse/fact_carpetas_trata"]["omitido"].value
+    checks = {(e.asset_key.to_user_string(), e.check_name): e for e in again.get_asset_check_evaluations()}
+    reused = checks[("staging/sesnsp_carpetas_municipal", "gx_sesnsp_carpetas_municipal")]
+    assert reused.passed and "sin cambio" in reused.metadata["omitido"].value
+    assert len(checks) == len({(e.asset_key.to_user_string(), e.check_name)
+                               for e in run[3].get_asset_check_evaluations()})  # every check still reported
+
     # A second AGEEML catalogue repeating the first one's codes breaks a blocking check (one key, one row):
     # nothing downstream runs and the warehouse keeps the previous refresh.
     ref = data / "reference"

@@ -7,7 +7,10 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
+from dagster._core.definitions.metadata import normalize_metadata
+from dagster._serdes import deserialize_value, serialize_value
 
+from cies_pipeline.memo import Cache
 from cies_pipeline.settings import TIMEZONE
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.sources.sesnsp import publicaciones_table
@@ -40,6 +43,14 @@ class CiesResource(dg.ConfigurableResource):
     @property
     def gx_dir(self) -> Path:
         return self.root / "gx"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    def cache(self) -> Cache:
+        """File hashes and stored results (memo.py): unchanged inputs are not read or checked again."""
+        return Cache(self.cache_dir)
 
     def today(self) -> date:
         if self.hoy:
@@ -87,6 +98,14 @@ def source_metadata(result: SourceResult) -> dict:
     }
     for kind, frame in result.frames.items():
         meta[f"filas_{kind}"] = len(frame)
+    if len(archivos):
+        meta["archivos_reutilizados"] = len(result.reutilizados)
+        meta["lectura"] = (
+            f"{len(result.reutilizados)} de {len(archivos)} archivos sin cambio (mismo sha256, versión de código "
+            "y mes): su resultado se tomó de la caché sin leerlos de nuevo" if result.reutilizados
+            else "todos los archivos se leyeron (nuevos o cambiados, o cambió el código o el mes)")
+    if result.huella:
+        meta["huella"] = result.huella[:16]
     if result.rechazados:
         meta["rechazados"] = preview(result.table("rechazados"), limit=20)
     if result.cuarentena:
@@ -96,3 +115,31 @@ def source_metadata(result: SourceResult) -> dict:
     if result.warnings:
         meta["avisos"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in result.warnings[:50]))
     return meta
+
+
+# -- skipping unchanged work (memo.py): check results stored with the output they were computed for ------
+def freeze_checks(results: list[dg.AssetCheckResult]) -> list[dict]:
+    """Check results as plain data (Dagster's check results do not pickle; their metadata serialises)."""
+    return [{"asset": list(r.asset_key.path) if r.asset_key else None, "check": r.check_name,
+             "passed": r.passed, "severity": r.severity.value, "description": r.description,
+             "metadata": serialize_value(normalize_metadata(dict(r.metadata or {})))} for r in results]
+
+
+def thaw_checks(frozen: list[dict], why: str) -> list[dg.AssetCheckResult]:
+    """The stored check results again, each saying why it was not evaluated anew."""
+    return [dg.AssetCheckResult(
+        asset_key=dg.AssetKey(f["asset"]) if f["asset"] else None, check_name=f["check"], passed=f["passed"],
+        severity=dg.AssetCheckSeverity(f["severity"]), description=f["description"],
+        metadata={**deserialize_value(f["metadata"], as_type=dict), "omitido": why}) for f in frozen]
+
+
+def skip_reason(key: str, run_id: str) -> str:
+    return (f"sin cambio: mismas entradas (sha256), versión de código, crosswalks y mes que la corrida "
+            f"{run_id[:8]} (huella {key[:12]}); se reutilizó su resultado sin volver a calcularlo")
+
+
+def huella(value) -> str:
+    """The fingerprint a step's output carries ('' when unknown: the step downstream then recomputes)."""
+    if isinstance(value, pd.DataFrame):
+        return str(value.attrs.get("huella", ""))
+    return str(getattr(value, "huella", "") or "")

@@ -6,7 +6,8 @@ import dagster as dg
 import pandas as pd
 
 from cies_pipeline import governance
-from cies_pipeline.assets.common import CiesResource, preview
+from cies_pipeline.assets.common import CiesResource, freeze_checks, huella, preview, skip_reason, thaw_checks
+from cies_pipeline.memo import memo_key, version_codigo
 from cies_pipeline.assets.staging import suite_check, suite_spec
 from cies_pipeline.harmonize.facts import (Harmonized, harmonize_cie_carpetas, harmonize_cie_victimas,
                                            harmonize_sesnsp_carpetas, harmonize_sesnsp_victimas)
@@ -31,6 +32,7 @@ def _staged(name: str) -> dg.AssetIn:
 def dim_municipio(municipios: pd.DataFrame) -> dg.Output:
     """Municipios del catálogo AGEEML más los pseudo-municipios EE998/EE999 de cada entidad."""
     dim = build_dim_municipio(municipios)
+    dim.attrs["huella"] = memo_key("dim_municipio", huella(municipios), version_codigo()) if huella(municipios) else ""
     return dg.Output(dim, metadata={"dagster/row_count": len(dim), "reales": int(dim["es_real"].sum()),
                                     "preview": preview(dim)})
 
@@ -66,34 +68,50 @@ def _fact_metadata(h: Harmonized, measure: str) -> dict:
     return meta
 
 
-@dg.asset(key=_key("carpetas_trata"), group_name=GROUP, kinds={"pandas"},
-          ins={"cie": _staged("cie_carpetas"), "estatal": _staged("sesnsp_carpetas_estatal"),
-               "municipal": _staged("sesnsp_carpetas_municipal"), "dim": dg.AssetIn(key=_key("dim_municipio"))},
-          check_specs=[suite_spec(_key("carpetas_trata"), "fact_carpetas_trata"),
-                       dg.AssetCheckSpec("etiquetas_sin_mapeo", asset=_key("carpetas_trata"))])
-def carpetas_trata(cies: CiesResource, cie: pd.DataFrame, estatal: pd.DataFrame, municipal: pd.DataFrame,
-                   dim: pd.DataFrame):
-    """Carpetas de trata de ambas fuentes en un solo formato (municipio resuelto, última publicación SESNSP)."""
-    h = _merge([harmonize_cie_carpetas(cie, dim),
-                harmonize_sesnsp_carpetas(latest_release(estatal), latest_release(municipal))])
-    yield dg.Output(h, metadata=_fact_metadata(h, "carpetas"))
-    yield suite_check(_key("carpetas_trata"), "fact_carpetas_trata", h.frame, cies)
-    yield _unmapped_check(_key("carpetas_trata"), h.sin_mapeo)
+def _fact_asset(name: str, measure: str, harmonize_cie, harmonize_sesnsp, description: str) -> dg.AssetsDefinition:
+    """One fact of both sources: CIE rows (municipality resolved) and SESNSP rows (latest release), with the
+    fact's GX suite and the labels no crosswalk knows. With the same inputs (their fingerprints), code,
+    crosswalks and month as a past run, that run's result and check results are reused."""
+    key = _key(name)
+    suite = f"fact_{name}"
+
+    @dg.asset(key=key, group_name=GROUP, kinds={"pandas"}, description=description,
+              ins={"cie": _staged(f"cie_{measure}"), "estatal": _staged(f"sesnsp_{measure}_estatal"),
+                   "municipal": _staged(f"sesnsp_{measure}_municipal"), "dim": dg.AssetIn(key=_key("dim_municipio"))},
+              check_specs=[suite_spec(key, suite), dg.AssetCheckSpec("etiquetas_sin_mapeo", asset=key)])
+    def _asset(context: dg.AssetExecutionContext, cies: CiesResource, cie: pd.DataFrame, estatal: pd.DataFrame,
+               municipal: pd.DataFrame, dim: pd.DataFrame):
+        inputs = [huella(v) for v in (cie, estatal, municipal, dim)]
+        memo_name = f"harmonized/{name}"
+        fingerprint = memo_key(memo_name, inputs, version_codigo(), f"{cies.today():%Y-%m}") if all(inputs) else ""
+        cache = cies.cache()
+        stored = cache.memo.get(memo_name, fingerprint) if fingerprint else None
+        if stored:
+            why = skip_reason(fingerprint, stored["run_id"])
+            context.log.info(f"{name}: {why}")
+            h = stored["value"]
+            yield dg.Output(h, metadata={**_fact_metadata(h, measure), "omitido": why})
+            yield from thaw_checks(stored["checks"], why)
+            return
+        h = _merge([harmonize_cie(cie, dim), harmonize_sesnsp(latest_release(estatal), latest_release(municipal))])
+        h.huella = fingerprint
+        checks = [suite_check(key, suite, h.frame, cies), _unmapped_check(key, h.sin_mapeo)]
+        h.validacion = freeze_checks(checks[:1])[0]   # the publish step reports it instead of validating again
+        yield dg.Output(h, metadata=_fact_metadata(h, measure))
+        yield from checks
+        if fingerprint:
+            cache.memo.put(memo_name, fingerprint, {"run_id": context.run_id, "value": h,
+                                                    "checks": freeze_checks(checks)})
+
+    return _asset
 
 
-@dg.asset(key=_key("victimas_trata"), group_name=GROUP, kinds={"pandas"},
-          ins={"cie": _staged("cie_victimas"), "estatal": _staged("sesnsp_victimas_estatal"),
-               "municipal": _staged("sesnsp_victimas_municipal"), "dim": dg.AssetIn(key=_key("dim_municipio"))},
-          check_specs=[suite_spec(_key("victimas_trata"), "fact_victimas_trata"),
-                       dg.AssetCheckSpec("etiquetas_sin_mapeo", asset=_key("victimas_trata"))])
-def victimas_trata(cies: CiesResource, cie: pd.DataFrame, estatal: pd.DataFrame, municipal: pd.DataFrame,
-                   dim: pd.DataFrame):
-    """Víctimas de trata de ambas fuentes, con forma de explotación, sexo, edad y nacionalidad canónicos."""
-    h = _merge([harmonize_cie_victimas(cie, dim),
-                harmonize_sesnsp_victimas(latest_release(estatal), latest_release(municipal))])
-    yield dg.Output(h, metadata=_fact_metadata(h, "victimas"))
-    yield suite_check(_key("victimas_trata"), "fact_victimas_trata", h.frame, cies)
-    yield _unmapped_check(_key("victimas_trata"), h.sin_mapeo)
+carpetas_trata = _fact_asset(
+    "carpetas_trata", "carpetas", harmonize_cie_carpetas, harmonize_sesnsp_carpetas,
+    "Carpetas de trata de ambas fuentes en un solo formato (municipio resuelto, última publicación SESNSP).")
+victimas_trata = _fact_asset(
+    "victimas_trata", "victimas", harmonize_cie_victimas, harmonize_sesnsp_victimas,
+    "Víctimas de trata de ambas fuentes, con forma de explotación, sexo, edad y nacionalidad canónicos.")
 
 
 @dg.asset(key=_key("reconciliacion"), group_name=GROUP, kinds={"pandas"},

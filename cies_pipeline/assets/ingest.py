@@ -72,16 +72,16 @@ def _source_asset(name: str, description: str, read: Callable[[CiesResource], So
 
 reportes_cie = _source_asset(
     "reportes_cie", "Reportes de los CIE estatales en inbox/state_reports (xlsx o juegos de CSV), leídos por "
-    "contenido.", lambda cies: read_state_reports(cies.inbox_dir, cies.today()), {"excel", "csv"})
+    "contenido.", lambda cies: read_state_reports(cies.inbox_dir, cies.today(), cache=cies.cache()), {"excel", "csv"})
 sesnsp = _source_asset(
     "sesnsp", "Datos abiertos del SESNSP (2015-2025 y RNID-2026: delitos y víctimas, estatales y municipales): "
     "filas de trata.",
-    lambda cies: read_sesnsp_dir(cies.sesnsp_dir), {"csv"},
+    lambda cies: read_sesnsp_dir(cies.sesnsp_dir, cache=cies.cache()), {"csv"},
     extra_checks=(({"name": "metodologias_sin_traslape", "blocking": True,
                     "description": "ningún mes lo publican a la vez un archivo 2015-2025 y uno RNID-2026"},
                    metodologias_check),))
 referencia = _source_asset(
     "referencia", "Catálogo AGEEML de INEGI y población estatal de CONAPO.",
-    lambda cies: read_reference_dir(cies.reference_dir), {"csv"})
+    lambda cies: read_reference_dir(cies.reference_dir, cache=cies.cache()), {"csv"})
 
 ASSETS = [reportes_cie, sesnsp, referencia]

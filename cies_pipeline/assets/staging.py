@@ -3,7 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from cies_pipeline.assets.common import CiesResource, preview
+from cies_pipeline.assets.common import CiesResource, freeze_checks, preview, skip_reason, thaw_checks
+from cies_pipeline.memo import memo_key, version_codigo
 from cies_pipeline.quality.gx import build_data_docs, validate_frame
 from cies_pipeline.quality.data_docs import page_url
 from cies_pipeline.quality.suites import SUITES
@@ -52,14 +53,30 @@ def _staging(source: str, frames: dict[str, tuple[str, str | None, str]]) -> dg.
     @dg.multi_asset(name=f"staging_{source}", outs=outs, check_specs=checks,
                     ins={"result": dg.AssetIn(key=dg.AssetKey(["ingest", source]))})
     def _assets(context: dg.AssetExecutionContext, cies: CiesResource, result: SourceResult):
+        # The suites depend on the frames, the code and the month (`today` sets the date limits): with the
+        # same fingerprint as a past run, its check results are reused instead of validating again.
+        cache = cies.cache()
+        key = memo_key("staging", source, result.huella, version_codigo(), f"{cies.today():%Y-%m}") \
+            if result.huella else ""
+        stored = cache.memo.get(f"staging/{source}", key) if key else None
+        checks = []
         for name, (kind, suite, _) in frames.items():
             frame = result.frames.get(kind, pd.DataFrame())
+            frame.attrs["huella"] = memo_key(result.huella, name) if result.huella else ""
             meta = {"dagster/row_count": len(frame), "preview": preview(frame)}
             if "archivo_origen" in frame:
                 meta["archivos"] = int(frame["archivo_origen"].nunique())
+            if stored:
+                meta["omitido"] = skip_reason(key, stored["run_id"])
             yield dg.Output(frame, output_name=name, metadata=meta)
-            if suite:
-                yield suite_check(keys[name], suite, frame, cies)
+            if suite and not stored:
+                checks.append(suite_check(keys[name], suite, frame, cies))
+                yield checks[-1]
+        if stored:
+            context.log.info(f"staging_{source}: {skip_reason(key, stored['run_id'])}")
+            yield from thaw_checks(stored["checks"], skip_reason(key, stored["run_id"]))
+        elif key:
+            cache.memo.put(f"staging/{source}", key, {"run_id": context.run_id, "checks": freeze_checks(checks)})
 
     return _assets
 

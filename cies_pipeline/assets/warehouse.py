@@ -10,7 +10,8 @@ import dagster as dg
 import pandas as pd
 
 import cies_pipeline
-from cies_pipeline.assets.common import CiesResource, preview
+from cies_pipeline.assets.common import CiesResource, freeze_checks, preview, skip_reason, thaw_checks
+from cies_pipeline.memo import memo_key, table_fingerprint, version_codigo
 from cies_pipeline.assets.harmonized import Gobernanza
 from cies_pipeline.harmonize.categories import dim_forma_explotacion
 from cies_pipeline.harmonize.crosswalks import crosswalk_versions, entidades
@@ -137,8 +138,36 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
         }
         for tables in provided.values():
             frames.update(tables)
+        # Tables whose contents equal what the last publish wrote (content hash, same warehouse, same code and
+        # month, and that publish is still the warehouse's latest load) are neither validated nor written
+        # again: their stored check results are reported with the reason.
+        wh = warehouse.get()
+        cache = cies.cache()
+        huellas = {name: table_fingerprint(frame) for name, frame in frames.items()}
+        memo_key_ = memo_key("publicacion", wh.url_sin_clave(), version_codigo(), f"{cies.today():%Y-%m}")
+        last = cache.memo.get("publicacion", memo_key_)
+        if last and last["ultima_carga"] != wh.latest_run_id():
+            last = None
+        unchanged = {name for name in frames if last and huellas[name] and last["huellas"].get(name) == huellas[name]}
+        why = skip_reason(memo_key_, last["ultima_carga"]) if last else ""
+        # The fact tables are the very frames harmonized/carpetas_trata and victimas_trata validated with the
+        # same suite in this run: their result is reported here rather than computed twice.
+        validated = {name: h.validacion for name, h in (("warehouse.fact_carpetas_trata", carpetas),
+                                                        ("warehouse.fact_victimas_trata", victimas))
+                     if h.validacion and name not in unchanged}
         # Every table with a suite is validated BEFORE anything is written: a blocking failure publishes nothing.
-        suite_checks, blocking_failed = validate_tables(frames, list(TABLES), cies)
+        suite_checks, blocking_failed = validate_tables(
+            {n: f for n, f in frames.items() if n not in unchanged},
+            [t for t in TABLES if t not in unchanged and t not in validated], cies)
+        for name, frozen in validated.items():
+            origin = "/".join(frozen["asset"])
+            again = thaw_checks([{**frozen, "asset": name.split(".")}],
+                                f"misma tabla validada con la misma suite en {origin} en esta corrida")
+            suite_checks += again
+            if not again[0].passed and again[0].severity == dg.AssetCheckSeverity.ERROR:
+                blocking_failed.append(name)
+        stored_checks = [c for name in sorted(unchanged) for c in last["checks"].get(name, [])] if last else []
+        suite_checks += thaw_checks(stored_checks, why) if stored_checks else []
         if blocking_failed:
             yield from suite_checks
             raise dg.Failure(description="suites bloqueantes fallidas; no se publicó nada (el almacén conserva "
@@ -154,13 +183,23 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
             "version_codigo": cies_pipeline.__version__,
             "filas": dumps(written),
         }])
-        wh = warehouse.get()
-        wh.publish(frames, run_id=context.run_id, loaded_at=started)
-        context.log.info(f"published {len(frames)} tables to {wh.dialect}: {sum(written.values()):,} rows")
-        data_docs = build_data_docs(cies.gx_dir)
+        to_write = {name: frame for name, frame in frames.items() if name not in unchanged}
+        wh.publish(to_write, run_id=context.run_id, loaded_at=started)
+        context.log.info(f"published {len(to_write)} tables to {wh.dialect}: "
+                         f"{sum(len(f) for f in to_write.values()):,} rows; {len(unchanged)} unchanged tables kept")
+        frozen = {name: freeze_checks([c for c in suite_checks if c.asset_key == dg.AssetKey(name.split("."))])
+                  for name in frames}
+        if last:
+            frozen.update({name: last["checks"].get(name, []) for name in unchanged})
+        cache.memo.put("publicacion", memo_key_, {"ultima_carga": context.run_id, "huellas": huellas,
+                                                  "checks": frozen})
+        # Data Docs change only when something was validated in this run (validate_tables built them already)
+        data_docs = build_data_docs(cies.gx_dir) if len(unchanged) < len(frames) else None
         for name, frame in frames.items():
             t = TABLES[name]
             meta = {"dagster/row_count": len(frame), "preview": preview(frame, 5)}
+            if name in unchanged:
+                meta["omitido"] = f"tabla sin cambio, no se reescribió: {why}"
             if name == "warehouse.cargas" and data_docs:
                 meta["data_docs"] = dg.MetadataValue.path(data_docs)
                 if page_url(data_docs, cies.gx_dir):

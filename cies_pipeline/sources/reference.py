@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cies_pipeline.memo import memo_key
 from cies_pipeline.sources.common import (
     LINEAGE_COLUMNS, SourceFileError, SourceResult, empty_frame, normalize_label, sha256_of,
 )
@@ -366,21 +367,36 @@ def read_conapo_municipal(path: Path, archivo: str) -> SourceResult:
 _READERS = {"ageeml": read_ageeml, "conapo_estatal": read_conapo_estatal, "conapo_municipal": read_conapo_municipal}
 
 
-def read_reference_dir(directory: Path) -> SourceResult:
+def read_reference_dir(directory: Path, cache=None) -> SourceResult:
     """Every AGEEML or CONAPO (state or municipal) csv under `directory`, recognised by header (others
     ignored with a warning, unreadable ones rejected). `archivo_origen` is the path relative to `directory`,
     posix. 'poblacion_municipal' is always present (empty when no municipal file was given)."""
     directory = Path(directory)
     result = SourceResult(frames={"poblacion_municipal": empty_frame(POBLACION_MUNICIPAL_COLUMNS)})
+    keys: list[str] = []
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"):
         archivo = path.relative_to(directory).as_posix()
         kind = detect_reference_kind(path)
         if kind is None:
             result.warnings.append(f"{archivo}: no es un archivo de referencia conocido (AGEEML, CONAPO); "
                                    f"se ignora")
+            keys.append(f"ignorado:{archivo}")
             continue
         try:
-            result.extend(_READERS[kind](path, archivo))
+            if cache is None:
+                result.extend(_READERS[kind](path, archivo))
+                continue
+            one, reused, key = cache.read(f"referencia/{archivo}", [path], (archivo, kind),
+                                          lambda: _READERS[kind](path, archivo))
+            keys.append(key)
+            if reused:
+                one.restamp(path, archivo)
+                one.reutilizados.append(archivo)
+            result.extend(one)
         except SourceFileError as exc:
             result.reject(archivo, None, exc.motivo)
+            keys.append(f"rechazado:{archivo}")
+    if cache is not None:
+        result.huella = memo_key("referencia", keys)
+        cache.save()
     return result

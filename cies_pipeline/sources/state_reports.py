@@ -24,6 +24,7 @@ from openpyxl.utils import get_column_letter
 
 from cies_pipeline.harmonize.crosswalks import crosswalk_version, load_crosswalk, resolve_entidad
 from cies_pipeline.quality.privacy import personal_data_columns, value_reason
+from cies_pipeline.memo import memo_key
 from cies_pipeline.sources.common import (BLANK_STRINGS, SourceResult, empty_frame, label_key,
                                           normalize_label, sha256_of)
 from cies_pipeline.sources.sniff import OLE2_MAGIC, decode_text, detect_delimiter, detect_encoding, file_kind
@@ -787,19 +788,46 @@ def discover_reports(inbox: Path) -> list[list[Path]]:
     return singles + [groups[k] for k in sorted(groups)]
 
 
-def read_state_reports(inbox: Path, today: dt.date) -> SourceResult:
+def read_state_reports(inbox: Path, today: dt.date, cache=None) -> SourceResult:
     """Every CIE report in `inbox` (recursively). `today` is the date in America/Mexico_City: periods in
-    its month or later are quarantined as 'periodo_futuro'. Never raises for a bad file."""
+    its month or later are quarantined as 'periodo_futuro'. Never raises for a bad file.
+
+    With a `memo.Cache`, a report whose files have the same sha256 (and the same code version and month) as
+    last time is taken from the cache instead of being read again: a new report from one state reads that
+    state's files only."""
+    inbox = Path(inbox)
     result = SourceResult()
     reports = []
-    for paths in discover_reports(Path(inbox)):
+    keys: list[str] = []
+    month = f"{today:%Y-%m}"
+
+    def read(paths: list[Path]) -> tuple[_Report | None, SourceResult]:
+        own = SourceResult()
+        return _read_report(paths, inbox, today, own), own
+
+    for paths in discover_reports(inbox):
         try:
-            report = _read_report(paths, Path(inbox), today, result)
+            if cache is None:
+                report, own = read(paths)
+            else:
+                names = [_relative(p, inbox) for p in paths]
+                (report, own), reused, key = cache.read(f"cie/{names[0]}", paths, (names, month),
+                                                        lambda: read(paths))
+                keys.append(key)
+                if reused:
+                    for path, name in zip(paths, names):
+                        own.restamp(path, name)
+                    own.reutilizados += names
         except Exception as exc:  # the last line of defence: one state's file never stops the others
             for path in paths:
-                result.reject(_relative(path, Path(inbox)), None,
+                result.reject(_relative(path, inbox), None,
                               f"error inesperado al leer ({type(exc).__name__}: {exc})")
+            keys.append(f"error:{paths}")
             continue
+        result.extend(own)
         if report:
             reports.append(report)
+    if cache is not None:
+        result.huella = memo_key("cie", keys, month)
+        cache.save()
     return _finish(reports, result)

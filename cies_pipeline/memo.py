@@ -1,0 +1,165 @@
+"""Skipping unchanged work: content hashes of the inputs, the code version, and a store of past results.
+
+domain.md section 10: an asset may skip only when its inputs' hashes, the crosswalk versions, the code version
+and the month the run evaluates are all unchanged. This module gives the three ingredients, with no Dagster:
+
+- `FileHashes`: the sha256 of an input file, remembered with the file's size, mtime (ns) and inode, so that an
+  unchanged 400 MB file is not hashed again on every refresh (what `git status` does with its index). A file
+  whose stat changed is hashed again; a file rewritten with the same bytes then keeps its hash and still skips.
+- `version_codigo()`: a hash of the package's Python sources and of the crosswalk files in use
+  (CIES_CROSSWALK_DIR or the package's), so a code or crosswalk change invalidates every stored result.
+- `Memo`: results stored under `<CIES_DATA_DIR>/cache/<name>/<key>.pkl` (pickle, written to a temporary file
+  and renamed, so a killed refresh never leaves half a result). Each name keeps only its latest key.
+
+A key is the sha256 of its parts (`memo_key`): callers list everything their result depends on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+PACKAGE = Path(__file__).resolve().parent
+_MISSING = object()
+
+
+def memo_key(*parts: Any) -> str:
+    """A stable sha256 of JSON-able parts (dates and paths as text)."""
+    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _sources_hash() -> str:
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        h.update(path.relative_to(PACKAGE).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def version_codigo() -> str:
+    """The code version a stored result was computed with: the package's sources and the crosswalks in use."""
+    from cies_pipeline.harmonize.crosswalks import crosswalk_versions
+    return memo_key(_sources_hash(), crosswalk_versions())[:16]
+
+
+def table_fingerprint(frame) -> str:
+    """sha256 of a table's columns, dtypes and values in order ('' when a value cannot be hashed: the table
+    is then treated as changed)."""
+    import pandas as pd
+    try:
+        values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except (TypeError, ValueError):
+        return ""
+    h = hashlib.sha256(json.dumps([list(map(str, frame.columns)), [str(t) for t in frame.dtypes]]).encode())
+    h.update(values.tobytes())
+    return h.hexdigest()
+
+
+class FileHashes:
+    """sha256 of files, remembered by (size, mtime_ns, inode) in `<cache>/sha256.json`."""
+
+    def __init__(self, cache_dir: Path):
+        self.path = Path(cache_dir) / "sha256.json"
+        try:
+            self._known: dict[str, list] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self._known = {}
+        self._dirty = False
+
+    def sha256(self, path: Path) -> str:
+        path = Path(path).resolve()
+        st = path.stat()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        known = self._known.get(str(path))
+        if known and known[:3] == stamp:
+            return known[3]
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(1 << 22):
+                h.update(block)
+        self._known[str(path)] = stamp + [h.hexdigest()]
+        self._dirty = True
+        return h.hexdigest()
+
+    def save(self) -> None:
+        if self._dirty:
+            _atomic_write(self.path, json.dumps(self._known, sort_keys=True).encode())
+            self._dirty = False
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Memo:
+    """Stored results by name and key; `get` returns `default` when the key is not the stored one."""
+
+    def __init__(self, cache_dir: Path):
+        self.root = Path(cache_dir)
+
+    def _dir(self, name: str) -> Path:
+        return self.root / name
+
+    def get(self, name: str, key: str, default: Any = None) -> Any:
+        path = self._dir(name) / f"{key}.pkl"
+        try:
+            with open(path, "rb") as f:
+                return pickle.load(f)
+        except FileNotFoundError:
+            return default
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            # unreadable or from an older code layout: recompute (and overwrite)
+            return default
+
+    def has(self, name: str, key: str) -> bool:
+        return (self._dir(name) / f"{key}.pkl").exists()
+
+    def put(self, name: str, key: str, value: Any) -> None:
+        directory = self._dir(name)
+        _atomic_write(directory / f"{key}.pkl", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        for old in directory.glob("*.pkl"):
+            if old.name != f"{key}.pkl":
+                old.unlink(missing_ok=True)
+
+
+class Cache:
+    """File hashes plus stored results under one folder (`<CIES_DATA_DIR>/cache`)."""
+
+    def __init__(self, cache_dir: Path):
+        self.root = Path(cache_dir)
+        self.hashes = FileHashes(self.root)
+        self.memo = Memo(self.root / "memo")
+
+    def file_key(self, name: str, paths: list[Path], *extra: Any) -> str:
+        return memo_key(name, [(Path(p).name, self.hashes.sha256(p)) for p in paths], version_codigo(), *extra)
+
+    def read(self, name: str, paths: list[Path], extra: tuple, compute: Callable[[], T]) -> tuple[T, bool, str]:
+        """(value, reused, key): the stored value for these files' contents and `extra`, else `compute()`
+        (stored for next time). An exception in `compute` is not stored."""
+        key = self.file_key(name, paths, *extra)
+        value = self.memo.get(name, key, _MISSING)
+        if value is not _MISSING:
+            return value, True, key
+        value = compute()
+        self.memo.put(name, key, value)
+        return value, False, key
+
+    def save(self) -> None:
+        self.hashes.save()
