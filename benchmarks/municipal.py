@@ -49,6 +49,62 @@ print(n)
 """
 
 
+# Loads into the warehouse: the municipal carpetas fact (harmonized from the file) published through the
+# warehouse resource's bulk path, against DuckDB's own load of the same DataFrame (CREATE TABLE AS from a
+# registered frame), and into PostgreSQL (COPY) when a server answers on CIES_BENCH_PG_URL.
+LOADS = """
+import json, sys, time
+from pathlib import Path
+import duckdb
+from cies_pipeline.harmonize.facts import harmonize_sesnsp_carpetas
+from cies_pipeline.sources.sesnsp import read_sesnsp
+from cies_pipeline.warehouse.resource import Warehouse
+path, work, pg_url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+municipal = read_sesnsp(path, path.name).frames["sesnsp_carpetas_municipal"]
+frame = harmonize_sesnsp_carpetas(municipal.iloc[0:0], municipal).frame
+out = {"rows": len(frame)}
+con = duckdb.connect(str(work / "ref.duckdb"))
+con.execute("SET threads = 2; SET enable_progress_bar = false")
+start = time.perf_counter()
+con.register("df", frame)
+con.execute("CREATE TABLE t AS SELECT * FROM df")
+out["duckdb_native_s"] = time.perf_counter() - start
+con.close()
+wh = Warehouse(f"duckdb:///{work / 'load.duckdb'}")
+start = time.perf_counter()
+wh.publish({"warehouse.fact_carpetas_trata": frame}, run_id="benchmark")
+out["duckdb_s"] = time.perf_counter() - start
+wh.dispose()
+if pg_url:
+    try:
+        wh = Warehouse(pg_url)
+        wh.query("SELECT 1")
+    except Exception as exc:
+        out["postgres_error"] = f"{type(exc).__name__}: {exc}"[:200]
+    else:
+        start = time.perf_counter()
+        wh.publish({"warehouse.fact_carpetas_trata": frame}, run_id="benchmark")
+        out["postgres_s"] = time.perf_counter() - start
+        wh.dispose()
+print(json.dumps(out))
+"""
+
+
+def _pg_bench_url() -> str:
+    """A fresh database `cies_bench` on the local server (CIES_BENCH_PG_URL overrides; '' skips)."""
+    url = os.environ.get("CIES_BENCH_PG_URL")
+    if url is not None:
+        return url
+    try:
+        import psycopg
+        with psycopg.connect("postgresql://127.0.0.1:5432/test", autocommit=True, connect_timeout=3) as con:
+            con.execute("DROP DATABASE IF EXISTS cies_bench")
+            con.execute("CREATE DATABASE cies_bench")
+        return "postgresql+psycopg://127.0.0.1:5432/cies_bench"
+    except Exception:
+        return ""
+
+
 def _tree_rss_kb(root_pid: int) -> int:
     """RSS of a process and all its descendants, from /proc."""
     children: dict[int, list[int]] = {}
@@ -119,7 +175,7 @@ def prepare(data: Path, municipal: Path) -> None:
     shutil.copy(municipal, data / "sesnsp" / municipal.name)
 
 
-def run_size(years: int, given: Path | None, work: Path) -> dict:
+def run_size(years: int, given: Path | None, work: Path, load_rates: bool = True) -> dict:
     first = 2025 - years + 1
     municipal = given or work / f"Municipal-Delitos-{first}-2025_oct2025.csv"
     if not given:
@@ -141,6 +197,13 @@ def run_size(years: int, given: Path | None, work: Path) -> dict:
     again_wall, again_rss, _ = measure(cli, env)
     again_steps = step_seconds(data / "dagster_home")
     again_path_s = sum(again_steps.get(s, 0.0) for s in MUNICIPAL_STEPS)
+    loads = {}
+    if load_rates:
+        load_dir = work / f"loads_{years}"
+        load_dir.mkdir(exist_ok=True)
+        _, _, out = measure([PYTHON, "-c", LOADS, str(municipal), str(load_dir), _pg_bench_url()])
+        loads = json.loads(out.strip().splitlines()[-1])
+        shutil.rmtree(load_dir, ignore_errors=True)
     if not given:
         municipal.unlink()
     shutil.rmtree(data, ignore_errors=True)
@@ -148,7 +211,7 @@ def run_size(years: int, given: Path | None, work: Path) -> dict:
             "reference_s": ref_wall, "reference_mb": ref_rss, "path_s": path_s,
             "steps": {k: round(v, 2) for k, v in steps.items() if k in MUNICIPAL_STEPS},
             "refresh_s": full_wall, "refresh_mb": full_rss, "again_path_s": again_path_s,
-            "again_refresh_s": again_wall, "again_mb": again_rss}
+            "again_refresh_s": again_wall, "again_mb": again_rss, "loads": loads}
 
 
 def main() -> int:
@@ -169,6 +232,18 @@ def main() -> int:
               f"{r['refresh_mb']:>8.0f} | {r['again_path_s']:>16.2f} {100 * r['again_path_s'] / r['path_s']:>8.0f}%")
     for r in results:
         print(f"  {r['years']} years, municipal path steps: {r['steps']}")
+    for r in results:
+        loads = r["loads"]
+        if not loads:
+            continue
+        line = (f"  loads, {r['years']} years ({loads['rows']:,} fact rows): DuckDB native CREATE TABLE AS "
+                f"{loads['rows'] / loads['duckdb_native_s']:,.0f} rows/s; warehouse DuckDB (INSERT…SELECT) "
+                f"{loads['rows'] / loads['duckdb_s']:,.0f} rows/s ({loads['duckdb_s'] / loads['duckdb_native_s']:.1f}x)")
+        if "postgres_s" in loads:
+            line += f"; warehouse PostgreSQL (COPY) {loads['rows'] / loads['postgres_s']:,.0f} rows/s"
+        else:
+            line += f"; PostgreSQL not measured ({loads.get('postgres_error', 'no server')})"
+        print(line)
     if len(results) > 1:
         small, big = results[0], results[-1]
         print(f"growth: {big['years']}/{small['years']} years = {big['rows'] / small['rows']:.1f}x rows -> "

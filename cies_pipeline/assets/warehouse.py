@@ -4,6 +4,7 @@ One multi-asset writes them all so that analysts never see a half-refreshed ware
 its own asset in the UI (named like the table, with its column schema and row count).
 """
 
+import time
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -22,6 +23,22 @@ from cies_pipeline.quality.gx import build_data_docs
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.warehouse.resource import WarehouseResource, dumps
 from cies_pipeline.warehouse.schema import TABLES, Table
+
+
+class Laps:
+    """Seconds spent in each phase of the publish step (logged: where the time of a refresh goes)."""
+
+    def __init__(self):
+        self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self.last
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v:.2f} s" for k, v in self.laps.items())
 
 
 def _column_schema(t: Table) -> dg.TableSchema:
@@ -118,6 +135,7 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
                            **provided: dict[str, pd.DataFrame]):
         """Publica todas las tablas de warehouse y quality en una sola transacción."""
         started = datetime.now(timezone.utc)
+        clock = Laps()
         results = [reportes, sesnsp, referencia]
         archivos = pd.concat([r.table("archivos") for r in results], ignore_index=True)
         cortes = pd.concat([f["corte"] for f in sesnsp.frames.values() if len(f) and "corte" in f]
@@ -143,7 +161,9 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
         # again: their stored check results are reported with the reason.
         wh = warehouse.get()
         cache = cies.cache()
+        clock.lap("tablas armadas")
         huellas = {name: table_fingerprint(frame) for name, frame in frames.items()}
+        clock.lap("huellas")
         memo_key_ = memo_key("publicacion", wh.url_sin_clave(), version_codigo(), f"{cies.today():%Y-%m}")
         last = cache.memo.get("publicacion", memo_key_)
         if last and last["ultima_carga"] != wh.latest_run_id():
@@ -156,6 +176,7 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
                                                         ("warehouse.fact_victimas_trata", victimas))
                      if h.validacion and name not in unchanged}
         # Every table with a suite is validated BEFORE anything is written: a blocking failure publishes nothing.
+        clock.lap("lectura de la última publicación")
         suite_checks, blocking_failed = validate_tables(
             {n: f for n, f in frames.items() if n not in unchanged},
             [t for t in TABLES if t not in unchanged and t not in validated], cies)
@@ -184,7 +205,9 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
             "filas": dumps(written),
         }])
         to_write = {name: frame for name, frame in frames.items() if name not in unchanged}
+        clock.lap("validación (GX)")
         wh.publish(to_write, run_id=context.run_id, loaded_at=started)
+        clock.lap("escritura (una transacción)")
         context.log.info(f"published {len(to_write)} tables to {wh.dialect}: "
                          f"{sum(len(f) for f in to_write.values()):,} rows; {len(unchanged)} unchanged tables kept")
         frozen = {name: freeze_checks([c for c in suite_checks if c.asset_key == dg.AssetKey(name.split("."))])
@@ -207,11 +230,15 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
             yield dg.MaterializeResult(asset_key=dg.AssetKey([t.schema, t.name]), metadata=meta)
         yield from suite_checks
         # The check reads back what is now in the database.
+        clock.lap("metadatos y Data Docs")
         counts = wh.table_counts()
+        clock.lap("relectura de conteos")
+        context.log.info(f"publicar_warehouse: {clock}")
         expected = {name: len(frame) for name, frame in frames.items() if not TABLES[name].append_only}
         wrong = {name: (n, counts.get(name)) for name, n in expected.items() if counts.get(name) != n}
         yield dg.AssetCheckResult(
             asset_key=cargas_key, check_name="tablas_publicadas", passed=not wrong,
-            metadata={"tablas": len(expected), "diferencias": dumps(wrong)})
+            metadata={"tablas": len(expected), "diferencias": dumps(wrong),
+                      "tiempos_s": dumps({k: round(v, 2) for k, v in clock.laps.items()})})
 
     return publicar_warehouse

@@ -19,11 +19,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from pydantic import PrivateAttr
@@ -88,9 +90,57 @@ def conform(frame: pd.DataFrame, t: Table, run_id: str, loaded_at: datetime) -> 
             elif c.type == "double":
                 out[c.name] = pd.to_numeric(s, errors="raise").astype("Float64")
             else:
-                out[c.name] = s.astype("object").where(s.notna(), None).map(
-                    lambda v: v if v is None or isinstance(v, str) else str(v))
+                out[c.name] = _text(s)
     return out
+
+
+def _as_text(v):
+    return v if v is None or isinstance(v, str) else str(v)
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Text values as Python str with None for missing, without a Python call per row where the column is
+    already text (categorical labels are converted once per category)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        labels = np.array([_as_text(v) for v in s.cat.categories], dtype=object)
+        codes = s.cat.codes.to_numpy()
+        values = np.where(codes >= 0, labels[np.maximum(codes, 0)] if len(labels) else None, None)
+        return pd.Series(values, dtype=object)
+    values = s.astype("object").where(s.notna(), None)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return values.reset_index(drop=True)
+    mapped = values.map(_as_text).astype(object)
+    return mapped.where(mapped.notna(), None).reset_index(drop=True)
+
+
+DUCKDB_CONFIG = {"threads": 2, "memory_limit": "1GB"}
+
+
+def _copy_postgres(cur, t: Table, frame: pd.DataFrame) -> None:
+    """COPY a conformed frame into `t`. DuckDB encodes it as CSV (in C++, ~30x faster than adapting each row
+    in Python): NULL is an unquoted \\N and every text value is quoted, so an empty string or a literal
+    '\\N' stays text. The file is streamed to PostgreSQL in 1 MB blocks."""
+    import duckdb
+
+    cols = ", ".join(_quote(c) for c in t.column_names)
+    types = _TYPES["duckdb"]
+    select = ", ".join(f"CAST({_quote(c.name)} AS {types[c.type]}) AS {_quote(c.name)}" for c in t.columns)
+    text = [_quote(c.name) for c in t.columns if c.type == "text"]
+    force = f", FORCE_QUOTE ({', '.join(text)})" if text else ""
+    with tempfile.TemporaryDirectory(prefix="cies-copy-") as tmp:
+        path = Path(tmp) / "tabla.csv"
+        con = duckdb.connect()
+        try:
+            con.execute("SET threads = 2; SET enable_progress_bar = false; SET memory_limit = '512MB'")
+            con.register("tabla", frame)
+            con.execute(f"COPY (SELECT {select} FROM tabla) TO '{path}' "
+                        f"(FORMAT csv, HEADER false, NULLSTR '\\N'{force})")
+        finally:
+            con.close()
+        with cur.copy(f"COPY {_qualified(t)} ({cols}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy, \
+                open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                copy.write(block)
 
 
 class Warehouse:
@@ -113,7 +163,9 @@ class Warehouse:
                 database = sa.engine.make_url(self.url).database
                 if database and database != ":memory:":
                     Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self._engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+            # DuckDB may otherwise take 80% of the machine's memory and print progress bars (engineering.md)
+            connect_args = {"config": DUCKDB_CONFIG} if self.dialect == "duckdb" else {}
+            self._engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool, connect_args=connect_args)
         return self._engine
 
     def dispose(self) -> None:
@@ -246,6 +298,7 @@ class Warehouse:
                 register, unregister = duck.register, duck.unregister
 
             con = _Con()
+            con.execute("SET enable_progress_bar = false")
             con.execute("BEGIN TRANSACTION")
             try:
                 for i, (name, frame) in enumerate(frames.items()):
@@ -297,11 +350,7 @@ class Warehouse:
                         elif not t.append_only:
                             # DELETE, not TRUNCATE: MVCC-safe for readers; views and grants stay valid.
                             cur.execute(f"DELETE FROM {_qualified(t)}")
-                        cols = ", ".join(_quote(c) for c in t.column_names)
-                        with cur.copy(f"COPY {_qualified(t)} ({cols}) FROM STDIN") as copy:
-                            for row in frame.astype(object).where(frame.notna(), None).itertuples(
-                                    index=False, name=None):
-                                copy.write_row(row)
+                        _copy_postgres(cur, t, frame)
                     self._create_views_postgres(cur, view_grants)
         finally:
             raw.close()
