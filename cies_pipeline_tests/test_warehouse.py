@@ -132,3 +132,24 @@ def test_postgres_publish_by_copy_is_atomic_and_keeps_views(postgres_url, reques
                     "warehouse.poblacion_estatal": POBLACION}, run_id="r3")
     assert wh.query("SELECT DISTINCT run_id FROM warehouse.reconciliacion")["run_id"].tolist() == ["r2"]
     wh.dispose()
+
+
+def test_postgres_copy_keeps_every_text_as_written_and_null_as_null(postgres_url, tmp_path):
+    """The COPY payload is CSV written by DuckDB: an empty string, a literal \\N, quotes, commas, newlines and a
+    categorical column must arrive exactly as in DuckDB's own load of the same frame."""
+    values = ["", None, "\\N", 'dijo "sí", luego', "línea\nnueva\ty tab", "ñandú"]
+    frame = pd.DataFrame({"archivo_origen": pd.Categorical(["a.csv", "b.csv"] * 3), "hoja": [None] * 6,
+                          "fila_origen": pd.array([2, 3, None, 5, 6, 7], dtype="Int64"),
+                          "columna": "Enero", "valor": values, "motivo": "conteo_no_numerico"})
+    read = "SELECT archivo_origen, hoja, fila_origen, columna, valor, motivo FROM quality.cuarentena ORDER BY valor"
+    results = []
+    for url in (postgres_url, f"duckdb:///{tmp_path}/w.duckdb"):
+        wh = Warehouse(url)
+        wh.publish({"quality.cuarentena": frame}, run_id="r1")
+        got = wh.query(read.replace("ORDER BY valor", "ORDER BY fila_origen NULLS FIRST"))
+        results.append(got.astype(object).where(got.notna(), None).values.tolist())
+        wh.dispose()
+    assert results[0] == results[1]
+    assert sorted((r[2], r[4]) for r in results[0] if r[2] is not None) == [
+        (2, ""), (3, None), (5, 'dijo "sí", luego'), (6, "línea\nnueva\ty tab"), (7, "ñandú")]
+    assert [r[4] for r in results[0] if r[2] is None] == ["\\N"]
