@@ -217,7 +217,7 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
         cache.memo.put("publicacion", memo_key_, {"ultima_carga": context.run_id, "huellas": huellas,
                                                   "checks": frozen})
         # Data Docs change only when something was validated in this run (validate_tables built them already)
-        data_docs = build_data_docs(cies.gx_dir) if len(unchanged) < len(frames) else None
+        data_docs = build_data_docs(cies.gx_dir) if len(unchanged) < len(huellas) else None
         for name, frame in frames.items():
             t = TABLES[name]
             meta = {"dagster/row_count": len(frame), "preview": preview(frame, 5)}
