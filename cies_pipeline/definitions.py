@@ -6,9 +6,11 @@ import dagster as dg
 from cies_pipeline.assets import harmonized, ingest, quality_checks, staging
 from cies_pipeline.assets import publicado
 from cies_pipeline.assets import reports
+from cies_pipeline.assets import partitions
 from cies_pipeline.assets.common import CiesResource
 from cies_pipeline.assets.warehouse import build_publish_asset
-from cies_pipeline.automation import inbox_sensor, nightly_refresh, refresh_job
+from cies_pipeline.automation import (inbox_sensor, nightly_refresh, particion_a_nacional, refresco_estado_job,
+                                      refresh_job, sesnsp_por_anio_job)
 from cies_pipeline.settings import Settings, get_settings
 from cies_pipeline.warehouse.resource import Warehouse, WarehouseResource
 
@@ -25,14 +27,16 @@ TABLE_PROVIDERS: dict[str, list[str]] = {
 def build_definitions(settings: Settings, hoy: str | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*ingest.ASSETS, *staging.ASSETS, *harmonized.ASSETS, *quality_checks.ASSETS, *publicado.ASSETS, *reports.ASSETS,
-                build_publish_asset(Warehouse(settings.warehouse_url).dialect, TABLE_PROVIDERS)],
-        jobs=[refresh_job],
+                *partitions.ASSETS, build_publish_asset(Warehouse(settings.warehouse_url).dialect, TABLE_PROVIDERS)],
+        jobs=[refresh_job, refresco_estado_job, sesnsp_por_anio_job],
         schedules=[nightly_refresh],
-        sensors=[inbox_sensor],
+        sensors=[inbox_sensor, particion_a_nacional],
         resources={
             "cies": CiesResource(data_dir=str(settings.data_dir),
                                  reconciliacion_desde=settings.reconciliacion_desde, hoy=hoy),
             "warehouse": WarehouseResource(url=settings.warehouse_url),
+            # particiones/*: one small pickle per partition, also for a single-run backfill of a range
+            partitions.IO_MANAGER_KEY: partitions.ParticionesIOManager(),
         },
     )
 

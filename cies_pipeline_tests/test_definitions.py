@@ -45,12 +45,18 @@ def test_job_schedule_sensor_resolve(tmp_path):
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "America/Mexico_City"
     assert schedule.job_name == "refresh"
-    assert defs.resolve_sensor_def("inbox_sensor").job_name == "refresh"
+    # the inbox sensor starts a state's partition run, or the full refresh when a file's state is unknown
+    assert {t.job_name for t in defs.resolve_sensor_def("inbox_sensor").targets} == {"refresh", "refresco_estado"}
 
 
 def _evaluate(inbox_root: Path, cursor: str | None):
     context = dg.build_sensor_context(cursor=cursor, resources={"cies": CiesResource(data_dir=str(inbox_root))})
     result = inbox_sensor(context)
+    # a SkipReason, or a list of run requests (one per changed state; here the files are not real reports,
+    # so their state is unknown and the one request is the full refresh)
+    if isinstance(result, list):
+        assert len(result) == 1 and result[0].job_name == "refresh", result
+        result = result[0]
     return result, context.cursor
 
 
