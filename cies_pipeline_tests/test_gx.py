@@ -351,13 +351,9 @@ def test_missing_column_and_wrong_dtype_are_named():
     frame = cie_carpetas().drop(columns=["municipio"])
     frame["carpetas"] = frame["carpetas"].astype("float64")  # a reader that lost Int64
     outcome = check(frame, "cie_carpetas")
-    by_type = {(f["expectation"], f["column"]): f for f in outcome.failed}
-    assert set(by_type) == {("expect_column_to_exist", "municipio"),
-                            ("expect_column_dtype_kind", "municipio"),
-                            ("expect_column_dtype_kind", "carpetas")}
-    assert by_type[("expect_column_dtype_kind", "carpetas")]["observed_value"] == "float64"
-    assert by_type[("expect_column_dtype_kind", "carpetas")]["kwargs"] == "kind=entero"
-    assert by_type[("expect_column_dtype_kind", "municipio")]["observed_value"] == "columna ausente"
+    # one expectation checks the whole column contract and names every column that breaks it
+    assert [f["expectation"] for f in outcome.failed] == ["expect_columns_of_kinds"]
+    assert outcome.failed[0]["observed_value"] == "municipio: columna ausente; carpetas: float64 (se esperaba entero)"
 
 
 @pytest.mark.parametrize("dtype, kind, empty, expected", [
@@ -457,6 +453,73 @@ def test_file_context_writes_data_docs_and_reopens(tmp_path):
     assert len(list((root / "uncommitted" / "validations").rglob("*.json"))) == 3
 
 
+def _new_process(root: Path, monkeypatch) -> list[str]:
+    """Forget this process's contexts and suites, as a new process would; record every GX store write."""
+    runner._CONTEXTS.clear()
+    runner._PREPARED.clear()
+    context = runner.get_context(root)
+    stored: list[str] = []
+    for kind in ("suites", "validation_definitions", "checkpoints"):
+        factory = getattr(context, kind)
+
+        def add_or_update(*args, _kind=kind, _original=factory.add_or_update, **kwargs):
+            stored.append(_kind)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(factory, "add_or_update", add_or_update)
+    return stored
+
+
+def _stored_definitions(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text(encoding="utf-8")
+            for folder in ("expectations", "validation_definitions", "checkpoints")
+            for p in sorted((root / folder).glob("*.json"))}
+
+
+def test_new_process_reads_unchanged_suite_back_and_stores_a_changed_one(tmp_path, monkeypatch):
+    root = tmp_path / "gx"
+    frame = cie_carpetas()
+    frame["periodo"] = ts("2015-01-01", "2026-10-01", "2026-11-01")  # November is future until December
+    frame["carpetas"] = ints(3, None, -4)
+    first = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
+    definitions = _stored_definitions(root)
+
+    # same suite, new process: read back, nothing stored again, same outcome and its own Data Docs page
+    stored = _new_process(root, monkeypatch)
+    second = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
+    assert stored == []
+    assert _stored_definitions(root) == definitions
+    assert (second.success, second.evaluated, failures(second)) == (first.success, first.evaluated,
+                                                                    failures(first))
+    assert failures(second) == {
+        ("expect_column_values_to_be_between", "periodo", ("2026-11-01",)),
+        ("expect_column_values_to_be_between", "carpetas", ("-4",))}
+    assert second.data_docs != first.data_docs and Path(second.data_docs).is_file()
+
+    # December: cie_carpetas' period limit moves, so the suite is stored again and November passes
+    stored = _new_process(root, monkeypatch)
+    december = validate_frame(frame, "cie_carpetas", date(2026, 12, 3), context_root=root)
+    assert "suites" in stored and "checkpoints" in stored
+    assert failures(december) == {("expect_column_values_to_be_between", "carpetas", ("-4",))}
+    suite = json.loads((root / "expectations" / "cie_carpetas.json").read_text(encoding="utf-8"))
+    assert {e["kwargs"].get("max_value") for e in suite["expectations"]
+            if e["kwargs"].get("column") == "periodo"} >= {"2026-12-01T00:00:00"}
+    stored = _new_process(root, monkeypatch)
+    assert failures(validate_frame(frame, "cie_carpetas", date(2026, 12, 20), context_root=root)) == \
+        failures(december)
+    assert stored == []
+
+    # a stored suite that differs from the code in any way (here edited by hand) is stored again, not used
+    path = root / "expectations" / "cie_carpetas.json"
+    edited = path.read_text(encoding="utf-8").replace('"min_value": 0.0', '"min_value": -10.0')
+    assert edited != path.read_text(encoding="utf-8")
+    path.write_text(edited, encoding="utf-8")
+    stored = _new_process(root, monkeypatch)
+    assert failures(validate_frame(frame, "cie_carpetas", date(2026, 12, 20), context_root=root)) == \
+        failures(december)
+    assert "suites" in stored and '"min_value": -10.0' not in path.read_text(encoding="utf-8")
+
+
 def test_deferred_data_docs_are_built_once_for_many_validations(tmp_path):
     root = tmp_path / "gx"
     outcomes = [validate_frame(PASSING[name](), name, TODAY, context_root=root, data_docs=False)
@@ -473,11 +536,13 @@ def test_deferred_data_docs_are_built_once_for_many_validations(tmp_path):
 
 def test_metadata_table_is_capped_when_everything_is_missing():
     outcome = check(pd.DataFrame({"x": [1]}), "cie_comite")
-    # cie_comite expects 16 columns: each fails to exist and has no dtype, plus the value checks
-    assert len(outcome.failed) > runner.MAX_TABLE_ROWS
-    lines = outcome.metadata()["failures"].splitlines()
+    contract = next(f for f in outcome.failed if f["expectation"] == "expect_columns_of_kinds")
+    # cie_comite: 4 lineage columns, cve_ent, instalado, instrumento_juridico, 5 counts and 3 dates
+    assert contract["observed_value"].count("columna ausente") == 15
+    many = [{**outcome.failed[0], "column": f"c{i}"} for i in range(runner.MAX_TABLE_ROWS + 4)]
+    lines = runner.failures_markdown(many).splitlines()
     assert len(lines) == 2 + runner.MAX_TABLE_ROWS + 1
-    assert lines[-1] == f"| … {len(outcome.failed) - runner.MAX_TABLE_ROWS} more | | | | |"
+    assert lines[-1] == "| … 4 more | | | | |"
 
 
 def test_poblacion_estatal_suite_refuses_zero_population_and_repeated_keys():

@@ -88,6 +88,35 @@ class ExpectColumnDtypeKind(BatchExpectation):
                 "result": {"observed_value": str(dtype)}}
 
 
+class ExpectColumnsOfKinds(BatchExpectation):
+    """Expect every column of a table's contract to exist, each of its kind (texto, entero, fecha, booleano,
+    numero; see `dtype_is_kind`): one expectation for the whole contract. GX spends about 0.05-0.15 s on each
+    expectation whatever its work, and two per column (exists + kind) were half of a large suite's time. The
+    observed value lists every missing column and every column of the wrong kind."""
+
+    columnas: list
+    tipos: dict
+
+    metric_dependencies: ClassVar[Tuple[str, ...]] = ("table.column_types", "table.row_count")
+    success_keys: ClassVar[Tuple[str, ...]] = ("columnas", "tipos")
+    domain_keys: ClassVar[Tuple[str, ...]] = ("batch_id",)
+    args_keys: ClassVar[Tuple[str, ...]] = ("columnas", "tipos")
+
+    def _validate(self, metrics: Dict, runtime_configuration: Optional[dict] = None,
+                  execution_engine: Any = None) -> Dict:
+        columnas = list(self.configuration.kwargs["columnas"])
+        tipos = dict(self.configuration.kwargs["tipos"])
+        found = {t["name"]: t["type"] for t in metrics["table.column_types"]}
+        empty = metrics["table.row_count"] == 0
+        problems = [f"{c}: columna ausente" for c in [*columnas, *(c for c in tipos if c not in columnas)]
+                    if c not in found]
+        problems += [f"{c}: {found[c]} (se esperaba {k})" for c, k in tipos.items()
+                     if c in found and not dtype_is_kind(found[c], k, empty=empty)]
+        return {"success": not problems,
+                "result": {"observed_value": "; ".join(problems) if problems else
+                           f"{len(columnas)} columnas presentes y del tipo esperado"}}
+
+
 def dtype_is_kind(dtype: Any, kind: str, empty: bool = False) -> bool:
     api = pd.api.types
     if isinstance(dtype, pd.CategoricalDtype):  # labels that repeat (SESNSP readers): the categories decide
@@ -127,9 +156,10 @@ def _first_of_month(today: date) -> datetime:
 
 
 def _columns(columns: list[str], kinds: dict[str, str]) -> list:
-    expectations: list = [gxe.ExpectColumnToExist(column=c) for c in columns]
-    expectations += [ExpectColumnDtypeKind(column=c, kind=k) for c, k in kinds.items()]
-    return expectations
+    for kind in kinds.values():
+        if kind not in ("texto", "entero", "fecha", "booleano", "numero"):
+            raise ValueError(f"tipo desconocido: {kind}")
+    return [ExpectColumnsOfKinds(columnas=list(columns), tipos=dict(kinds))]
 
 
 def _not_null(*columns: str) -> list:
