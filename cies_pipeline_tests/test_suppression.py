@@ -74,6 +74,39 @@ def test_a_margin_with_a_single_cell_is_reported_not_silently_published():
         ("grupo_edad", "Menores"), ("sexo", "Hombre")]
 
 
+def test_a_margin_given_its_complement_in_a_later_round_is_not_reported():
+    # Hand-worked, rows (sexo) before columns (grupo_edad) in each round; "-" is a blank:
+    #            Menores  Adultos  NE   Otro
+    #   Mujer       2        9     15          primary: Mujer/Menores 2, NR/Otro 1
+    #   Hombre      6       50     20          round 1: row Mujer -> Adultos 9; column Menores -> Hombre 6;
+    #   NI         70       11     40          column Adultos (9) -> NI 11. Rows Hombre and NI are left with
+    #   NR                   -           1     ONE suppressed cell each after round 1.
+    # round 2: row Hombre -> NE 20, row NI -> NE 40 (column NE then holds two): Hombre and NI got their
+    # complement and must not be reported. Row NR (its other cell blank) and column Otro (one cell) never can.
+    cells = table([("Mujer", "Menores", 2), ("Mujer", "Adultos", 9), ("Mujer", "NE", 15),
+                   ("Hombre", "Menores", 6), ("Hombre", "Adultos", 50), ("Hombre", "NE", 20),
+                   ("NI", "Menores", 70), ("NI", "Adultos", 11), ("NI", "NE", 40),
+                   ("NR", "Otro", 1), ("NR", "Adultos", None)])
+    result = suprimir(cells, "victimas", margins=[["sexo"], ["grupo_edad"]])
+    assert flags(result) == {("Mujer", "Menores"): "primaria", ("NR", "Otro"): "primaria",
+                             ("Mujer", "Adultos"): "secundaria", ("Hombre", "Menores"): "secundaria",
+                             ("NI", "Adultos"): "secundaria", ("Hombre", "NE"): "secundaria",
+                             ("NI", "NE"): "secundaria"}
+    assert result.iteraciones == 2
+    # listed once each, in the order of the margins
+    assert result.margenes_sin_complemento.values.tolist() == [["sexo", "NR"], ["grupo_edad", "Otro"]]
+
+
+def test_a_margin_with_a_missing_key_value_is_reported_once():
+    # anio blank for two cells: Mujer 3 (primary) and Hombre blank, so the anio-blank margin has no complement;
+    # row Mujer takes 2025/Mujer 20, which leaves the anio 2025 margin with one cell. Each is listed once.
+    cells = pd.DataFrame({"anio": [None, None, 2025.0], "sexo": ["Mujer", "Hombre", "Mujer"],
+                          "victimas": [3, None, 20]})
+    result = suprimir(cells, "victimas", margins=[["anio"], ["sexo"]])
+    assert result.frame["suprimida"].tolist() == [False, True, True]  # sorted: blank anio first
+    assert result.margenes_sin_complemento.values.tolist() == [["anio", ""], ["anio", "2025.0"]]
+
+
 def test_umbral_from_the_environment():
     assert umbral_supresion({}) == 4
     assert umbral_supresion({"CIES_UMBRAL_SUPRESION": "10"}) == 10

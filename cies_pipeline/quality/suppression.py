@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 UMBRAL_DEFAULT = 4
@@ -53,6 +54,8 @@ def suprimir(cells: pd.DataFrame, value: str, margins: list[list[str]], umbral: 
 
     `margins` lists the column groupings whose totals are published: each group of rows sharing those
     columns' values is one margin. Returns the cells sorted by their key columns (every column but `value`).
+    `margenes_sin_complemento` lists, once each, the margins left with exactly one suppressed cell (no other
+    cell with a figure to suppress beside it), in the order of `margins`, then by the margin's key values.
     """
     if umbral < 1:
         raise ValueError(f"umbral must be >= 1, got {umbral}")
@@ -63,53 +66,120 @@ def suprimir(cells: pd.DataFrame, value: str, margins: list[list[str]], umbral: 
             raise KeyError(f"margin {margin} names columns that are not cell keys: {sorted(missing)}")
     frame = cells.sort_values(keys, na_position="first", kind="stable", ignore_index=True).copy()
     counts = pd.to_numeric(frame[value], errors="raise").astype("Float64")
-    known = counts.notna()
-    primary = (known & (counts >= 1) & (counts <= umbral)).fillna(False).astype(bool)
+    # numpy arrays by position from here on (the frame has a RangeIndex)
+    known = counts.notna().to_numpy(dtype=bool)
+    primary = (counts.notna() & (counts >= 1) & (counts <= umbral)).fillna(False).to_numpy(dtype=bool)
     suppressed = primary.copy()
     # The order in which complements are chosen: positive cells before zeros, smallest first, then by key.
     rank = pd.DataFrame({"zero": (counts == 0).fillna(False).astype(int), "n": counts.fillna(0)})
-    order = rank.sort_values(["zero", "n"], kind="stable").index  # frame is already in key order
+    order = rank.sort_values(["zero", "n"], kind="stable").index.to_numpy()  # frame is already in key order
+    # Each margin's group of every cell (0..n_groups-1), computed once: the cells never change.
+    groups = [_group_ids(frame, margin) for margin in margins]
     rounds = 0
-    single: dict[tuple, dict] = {}
     while True:
         changed = False
-        for margin in margins:
-            group = (frame.groupby(margin, dropna=False, sort=False).ngroup() if margin
-                     else pd.Series(0, index=frame.index))
-            n_suppressed = suppressed.groupby(group).transform("sum")
-            exposed = n_suppressed == 1
+        for group, n_groups in groups:
+            exposed = np.bincount(group[suppressed], minlength=n_groups) == 1  # per group
             if not exposed.any():
                 continue
-            candidates = exposed & ~suppressed & known
+            candidates = exposed[group] & ~suppressed & known  # per cell
             if candidates.any():
-                chosen = group[order][candidates[order]].drop_duplicates(keep="first").index
-                suppressed.loc[chosen] = True
+                # in each exposed group, the first candidate in complement order
+                ranked = order[candidates[order]]
+                _, first = np.unique(group[ranked], return_index=True)
+                suppressed[ranked[first]] = True
                 changed = True
-            # margins with one suppressed cell and nothing left to suppress beside it
-            no_complement = exposed & suppressed & ~group.isin(group[candidates])
-            for idx in frame.index[no_complement]:
-                key = (tuple(margin), tuple(frame.loc[idx, margin]))
-                single[key] = {"margen": ",".join(margin) or "(total)",
-                               "valores": ",".join("" if pd.isna(v) else str(v) for v in frame.loc[idx, margin])}
         if not changed:
             break
         rounds += 1
         if rounds >= max_rounds:
             raise RuntimeError(f"secondary suppression did not settle after {max_rounds} rounds")
-    # A margin counted as single-cell in an early round may have been given a complement later.
-    final_single = []
-    for (margin, values), record in single.items():
-        margin = list(margin)
-        mask = pd.Series(True, index=frame.index)
-        for col, v in zip(margin, values):
-            mask &= frame[col].isna() if pd.isna(v) else frame[col] == v
-        if int(suppressed[mask].sum()) == 1:
-            final_single.append(record)
-    frame["suprimida"] = suppressed.to_numpy()
+    # The last round changed nothing, so a margin still holding exactly one suppressed cell had no cell with a
+    # figure left to suppress beside it: one that no complement can protect. (A margin that held one suppressed
+    # cell earlier and got its complement in a later round holds two by now and is not listed.)
+    single = _margenes_sin_complemento(frame, margins, groups, suppressed)
+    frame["suprimida"] = suppressed
     frame["motivo_supresion"] = pd.Series(
-        [PRIMARIA if p else (SECUNDARIA if s else None) for p, s in zip(primary, suppressed)], dtype=object)
-    return Supresion(frame=frame, iteraciones=rounds,
-                     margenes_sin_complemento=pd.DataFrame(final_single, columns=["margen", "valores"]))
+        np.where(primary, PRIMARIA, np.where(suppressed, SECUNDARIA, None)).astype(object), dtype=object)
+    return Supresion(frame=frame, iteraciones=rounds, margenes_sin_complemento=single)
+
+
+def _group_ids(frame: pd.DataFrame, margin: list[str]) -> tuple[np.ndarray, int]:
+    """The group number (0..n-1) of every row of `frame` in `margin`, and the number of groups n."""
+    if not margin:
+        return np.zeros(len(frame), dtype=np.intp), min(len(frame), 1)
+    ids = frame.groupby(margin, dropna=False, sort=False).ngroup().to_numpy(dtype=np.intp)
+    return ids, (int(ids.max()) + 1 if len(ids) else 0)
+
+
+def _margenes_sin_complemento(frame: pd.DataFrame, margins: list[list[str]],
+                              groups: list[tuple[np.ndarray, int]], suppressed: np.ndarray) -> pd.DataFrame:
+    """One record (margen, valores) per margin group holding exactly one suppressed cell."""
+    found: list[tuple[list[str], np.ndarray]] = []
+    seen: set[tuple] = set()
+    for margin, (group, n_groups) in zip(margins, groups):
+        if tuple(margin) in seen:  # a margin listed twice is still one margin
+            continue
+        seen.add(tuple(margin))
+        single = np.bincount(group[suppressed], minlength=n_groups) == 1
+        rows = np.flatnonzero(suppressed & single[group])  # the group's one suppressed cell, one per group
+        if margin and len(rows) > 1:
+            rows = rows[frame.iloc[rows][margin].reset_index(drop=True)
+                        .sort_values(margin, na_position="first", kind="stable").index.to_numpy()]
+        if len(rows):
+            found.append((margin, rows))
+    records: list[dict] = []
+    if found:
+        text = _KeyText(frame, np.unique(np.concatenate([rows for _, rows in found])))
+        for margin, rows in found:
+            name = ",".join(margin) or "(total)"
+            records.extend({"margen": name, "valores": valores} for valores in text.join(margin, rows))
+    return pd.DataFrame(records, columns=["margen", "valores"])
+
+
+class _KeyText:
+    """The key values of some rows of `frame` written as before: the values of `frame.loc[row, margin]`, each
+    str()-ed (a missing one blank) and joined by ",". That row Series has the common dtype of the margin's
+    columns: with mixed key types (strings beside numbers or dates) it is of object dtype and holds each
+    column's own scalar (a numpy scalar, a Timestamp, a str), so each column is written once for all `rows`,
+    not row by row; with numbers only it holds them cast to their common type (2025 beside a float: 2025.0)."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray):
+        self.frame, self.rows, self.columns = frame, rows, {}
+
+    def join(self, margin: list[str], rows: np.ndarray) -> list[str]:
+        if not margin:
+            return [""] * len(rows)
+        dtype = self.frame.loc[rows[0], margin].dtype  # the row's dtype: that of every row of these columns
+        if (dtype == object or isinstance(dtype, pd.StringDtype)
+                or (dtype.kind in "mM" and all(self.frame[c].dtype == dtype for c in margin))):
+            # the row holds each column's own scalar (strings only: str; dates of one type: Timestamps)
+            at = np.searchsorted(self.rows, rows)
+            return [",".join(parts) for parts in zip(*(self._column(col)[at] for col in margin))]
+        if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+            # the row's values are the columns' cast to that dtype, iterated as Python scalars (tolist)
+            values = self.frame[margin].to_numpy(dtype=dtype)[rows].tolist()
+            return [",".join("" if pd.isna(v) else str(v) for v in row) for row in values]
+        # Any other common type (nullable numbers only, say): rare, done row by row as before.
+        return [",".join("" if pd.isna(v) else str(v) for v in self.frame.loc[i, margin]) for i in rows]
+
+    def _column(self, col: str) -> np.ndarray:
+        if col not in self.columns:
+            series, rows = self.frame[col], self.rows
+            array = series.array
+            if isinstance(array, pd.arrays.NumpyExtensionArray):
+                values = series.to_numpy()[rows]  # iterating yields the numpy scalars a row holds
+                text = ["" if m else str(v) for v, m in zip(values, pd.isna(values))]
+            elif isinstance(series.dtype, pd.StringDtype) or array.dtype.kind in "mM":
+                # str values, or Timestamps / Timedeltas of one unit: equal values are written alike, so each
+                # distinct value is written once (a missing value has code -1: the blank appended last)
+                codes, uniques = pd.factorize(array.take(rows))
+                text = np.array([str(u) for u in uniques] + [""], dtype=object)[codes]
+            else:
+                values = [array[i] for i in rows]  # what a row holds: the array's own scalar
+                text = ["" if pd.isna(v) else str(v) for v in values]
+            self.columns[col] = np.asarray(text, dtype=object)
+        return self.columns[col]
 
 
 # Victims by municipality with form, sex and age: finer than SESNSP publishes, so suppressed. A cell's key:
