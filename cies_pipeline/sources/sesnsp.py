@@ -201,7 +201,7 @@ def _needles(delitos: tuple[str, ...], encoding: str) -> list[bytes]:
     return sorted(out)
 
 
-def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool) -> _Scan:
+def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, hashed: bool = True) -> _Scan:
     hasher = hashlib.sha256()
     expected_commas = layout.n - 1
     nonempty = 0
@@ -214,7 +214,8 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool) 
     with open(path, "rb") as f:
         while True:
             block = f.read(_CHUNK_BYTES)
-            hasher.update(block)
+            if hashed:
+                hasher.update(block)
             final = not block
             if bom:
                 block, bom = block[bom:], 0
@@ -343,7 +344,7 @@ def _published_key(cells: list[str], layout: _Layout) -> int:
 
 # -- the reader ------------------------------------------------------------------------------------------
 def read_sesnsp(path: Path, archivo: str, delitos: tuple[str, ...] = ("Trata de personas",),
-                corte: date | None = None) -> SourceResult:
+                corte: date | None = None, sha256: str | None = None) -> SourceResult:
     """One SESNSP 2015-2025 file into the long frame of its kind (see FRAME_COLUMNS).
 
     `corte` (release month): the argument, else the month named in the file name, else the last month with
@@ -351,6 +352,7 @@ def read_sesnsp(path: Path, archivo: str, delitos: tuple[str, ...] = ("Trata de 
     `Tipo de delito` is one of `delitos` (normalised) are loaded, whatever their subtype (RNID-2026 splits
     trata by purpose: 'Parent - Child' subtypes); the others are counted as `delito_fuera_de_alcance`.
     The release month, its origin and the months loaded are appended to `result.publicaciones`.
+    `sha256`: the file's hash when the caller already has it (memo.FileHashes), so it is not computed twice.
     """
     path = Path(path)
     layout = _layout_of(_read_head(path))
@@ -367,7 +369,9 @@ def read_sesnsp(path: Path, archivo: str, delitos: tuple[str, ...] = ("Trata de 
         corte = release_month_from_name(path.name)
         origen = "nombre del archivo" if corte is not None else "contenido"
     infer_corte = corte is None
-    scan = _scan(path, layout, _needles(delitos, layout.encoding), infer_corte)
+    scan = _scan(path, layout, _needles(delitos, layout.encoding), infer_corte, hashed=sha256 is None)
+    if sha256 is not None:
+        scan.sha256 = sha256
     result.add_file(path, archivo, scan.sha256, kind)
     leidas = scan.nonempty
     fuera = scan.nonempty - len(scan.slow)
@@ -650,7 +654,8 @@ def read_sesnsp_dir(directory: Path, delitos: tuple[str, ...] = ("Trata de perso
                 result.extend(read_sesnsp(path, archivo, delitos=delitos))
                 continue
             one, reused, key = cache.read(f"sesnsp/{archivo}", [path], (archivo, delitos),
-                                          lambda: read_sesnsp(path, archivo, delitos=delitos))
+                                          lambda: read_sesnsp(path, archivo, delitos=delitos,
+                                                              sha256=cache.hashes.sha256(path)))
             keys.append(key)
             if reused:
                 one.restamp(path, archivo)
