@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,13 +167,17 @@ class SourceResult:
         self.reutilizados += other.reutilizados
         return self
 
-    def restamp(self, path: Path, archivo: str) -> None:
-        """A result reused from the cache: the file's size and mtime as they are now (same content)."""
-        stat = path.stat()
-        for record in self.archivos:
-            if record["archivo_origen"] == archivo:
-                record["bytes"] = stat.st_size
-                record["modificado"] = pd.Timestamp(stat.st_mtime, unit="s", tz="UTC")
+    def mark_reused(self, files: list[tuple[Path, str]]) -> None:
+        """This result came from the cache for these (path, archivo_origen): listed as reused, with each
+        file's size and mtime as they are now (same content)."""
+        for path, archivo in files:
+            stat = path.stat()
+            for record in self.archivos:
+                if record["archivo_origen"] == archivo:
+                    record["bytes"] = stat.st_size
+                    record["modificado"] = pd.Timestamp(stat.st_mtime, unit="s", tz="UTC")
+            self.reutilizados.append(archivo)
+
 
     # -- tables ----------------------------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:
@@ -229,3 +234,15 @@ class SourceFileError(ValueError):
         self.archivo, self.motivo, self.hoja = archivo, motivo, hoja
         where = f"{archivo}" + (f", hoja '{hoja}'" if hoja else "")
         super().__init__(f"{where}: {motivo}")
+
+
+def read_cached(cache, name: str, path: Path, archivo: str, extra: tuple,
+                read: Callable[[], "SourceResult"]) -> tuple["SourceResult", str]:
+    """(result, cache key) of one file's reader: `read()` when there is no cache (key ''), else the stored
+    result for the file's content, code version and `extra` (memo.Cache), marked as reused."""
+    if cache is None:
+        return read(), ""
+    one, reused, key = cache.read(name, [path], (archivo, *extra), read)
+    if reused:
+        one.mark_reused([(path, archivo)])
+    return one, key

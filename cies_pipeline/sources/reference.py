@@ -22,7 +22,7 @@ import pandas as pd
 
 from cies_pipeline.memo import memo_key
 from cies_pipeline.sources.common import (
-    LINEAGE_COLUMNS, SourceFileError, SourceResult, empty_frame, normalize_label, sha256_of,
+    LINEAGE_COLUMNS, SourceFileError, SourceResult, empty_frame, normalize_label, read_cached, sha256_of,
 )
 
 REFERENCE_KINDS = ("ageeml", "conapo_estatal", "conapo_municipal")
@@ -383,15 +383,9 @@ def read_reference_dir(directory: Path, cache=None) -> SourceResult:
             keys.append(f"ignorado:{archivo}")
             continue
         try:
-            if cache is None:
-                result.extend(_READERS[kind](path, archivo))
-                continue
-            one, reused, key = cache.read(f"referencia/{archivo}", [path], (archivo, kind),
-                                          lambda: _READERS[kind](path, archivo))
+            one, key = read_cached(cache, f"referencia/{archivo}", path, archivo, (kind,),
+                                   lambda: _READERS[kind](path, archivo))
             keys.append(key)
-            if reused:
-                one.restamp(path, archivo)
-                one.reutilizados.append(archivo)
             result.extend(one)
         except SourceFileError as exc:
             result.reject(archivo, None, exc.motivo)

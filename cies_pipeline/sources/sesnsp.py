@@ -34,7 +34,7 @@ import pandas as pd
 
 from cies_pipeline.memo import memo_key
 from cies_pipeline.sources.common import (
-    LINEAGE_COLUMNS, SourceFileError, SourceResult, normalize_label, strip_accents,
+    LINEAGE_COLUMNS, SourceFileError, SourceResult, normalize_label, read_cached, strip_accents,
 )
 
 SESNSP_KINDS = ("sesnsp_carpetas_estatal", "sesnsp_victimas_estatal", "sesnsp_carpetas_municipal",
@@ -650,16 +650,9 @@ def read_sesnsp_dir(directory: Path, delitos: tuple[str, ...] = ("Trata de perso
             keys.append(f"ignorado:{archivo}")
             continue
         try:
-            if cache is None:
-                result.extend(read_sesnsp(path, archivo, delitos=delitos))
-                continue
-            one, reused, key = cache.read(f"sesnsp/{archivo}", [path], (archivo, delitos),
-                                          lambda: read_sesnsp(path, archivo, delitos=delitos,
-                                                              sha256=cache.hashes.sha256(path)))
+            one, key = read_cached(cache, f"sesnsp/{archivo}", path, archivo, (delitos,), lambda: read_sesnsp(
+                path, archivo, delitos=delitos, sha256=cache.hashes.sha256(path) if cache else None))
             keys.append(key)
-            if reused:
-                one.restamp(path, archivo)
-                one.reutilizados.append(archivo)
             result.extend(one)
         except SourceFileError as exc:
             result.reject(archivo, None, exc.motivo)

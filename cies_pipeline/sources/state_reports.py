@@ -815,9 +815,7 @@ def read_state_reports(inbox: Path, today: dt.date, cache=None) -> SourceResult:
                                                         lambda: read(paths))
                 keys.append(key)
                 if reused:
-                    for path, name in zip(paths, names):
-                        own.restamp(path, name)
-                    own.reutilizados += names
+                    own.mark_reused(list(zip(paths, names)))
         except Exception as exc:  # the last line of defence: one state's file never stops the others
             for path in paths:
                 result.reject(_relative(path, inbox), None,
