@@ -17,6 +17,8 @@ from cies_pipeline.warehouse.resource import Warehouse, WarehouseResource
 
 # Assets whose value is {qualified table name: DataFrame}, published with the rest ('group/name' -> tables).
 TABLE_PROVIDERS: dict[str, list[str]] = {
+    "harmonized/dimensiones": list(harmonized.DIMENSION_TABLES),
+    "harmonized/tablas_calidad": list(quality_checks.QUALITY_TABLES),
     "harmonized/indicadores": ["warehouse.indicadores"],
     "harmonized/cobertura": ["quality.cobertura"],
     "harmonized/supresion_victimas": ["warehouse.victimas_municipio_supresion"],

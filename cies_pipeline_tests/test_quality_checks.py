@@ -1,13 +1,15 @@
 """Tier 3 for issue 4: the quality checks on the sample data, and two runs broken on purpose.
 
 - the whole refresh: cross-source, freshness, jump and coverage checks with their severity; every published
-  table with a suite has its `gx_<table>` check, evaluated inside the publish step, with a Data Docs link;
-  quality.cobertura in the warehouse;
+  table with a suite has its `gx_<table>` check (evaluated where the table is computed, reported at publish),
+  with a Data Docs link; quality.cobertura in the warehouse;
 - a reader whose row accounting does not balance: `contabilidad_filas` fails with ERROR and nothing is published;
-- a warehouse table that breaks its blocking suite: the publish step validates before writing and writes nothing.
+- a table that breaks its blocking suite where it is computed: the publish step never runs;
+- a table changed after its suite passed: the publish step validates it again before writing and writes nothing.
 """
 from __future__ import annotations
 
+import pickle
 import shutil
 import urllib.request
 from pathlib import Path
@@ -16,7 +18,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from cies_pipeline.assets.staging import mark_validated, validation_of
 from cies_pipeline.definitions import build_definitions
+from cies_pipeline.memo import table_fingerprint
 from cies_pipeline.quality.suites import SUITES, TABLE_SUITES
 from cies_pipeline.settings import Settings
 from cies_pipeline.warehouse.resource import Warehouse
@@ -40,6 +44,20 @@ def _copy(tmp_path_factory, sample_dir, name: str) -> Path:
 
 def _checks(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
     return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+def test_a_validation_travels_with_the_frame_only_while_its_content_is_the_same():
+    frame = pd.DataFrame({"cve_ent": ["01", "02"], "n": [1, 2]})
+    mark_validated(frame, "dim_entidad", {"check": "gx_dim_entidad", "passed": True})
+    assert validation_of(frame, "dim_entidad", table_fingerprint(frame)) == {"check": "gx_dim_entidad",
+                                                                           "passed": True}
+    assert validation_of(frame, "cie_estatus", table_fingerprint(frame)) is None   # another suite
+    assert validation_of(frame, "dim_entidad", "") is None                          # no fingerprint
+    copy = pickle.loads(pickle.dumps(frame))                                         # the next step's input
+    assert validation_of(copy, "dim_entidad", table_fingerprint(copy))["passed"] is True
+    copy.loc[0, "n"] = 5
+    assert validation_of(copy, "dim_entidad", table_fingerprint(copy)) is None      # changed since validated
+    assert validation_of(frame.iloc[:1], "dim_entidad", table_fingerprint(frame.iloc[:1])) is None
 
 
 @pytest.fixture(scope="module")
@@ -148,24 +166,59 @@ def test_broken_row_accounting_fails_with_error_and_publishes_nothing(tmp_path_f
         wh.dispose()
 
 
-def test_blocking_suite_in_publish_stops_before_writing(tmp_path_factory, sample_dir, monkeypatch):
-    """dim_entidad with 31 states fails its ERROR suite inside the publish step: nothing is written."""
-    from cies_pipeline.assets import warehouse as publish_module
+def test_blocking_suite_stops_before_writing(tmp_path_factory, sample_dir, monkeypatch):
+    """dim_entidad with 31 states fails its ERROR suite where the table is built (harmonized/dimensiones): the
+    publish step never runs and nothing is written."""
+    from cies_pipeline.assets import harmonized
 
-    real = publish_module.entidades
-    monkeypatch.setattr(publish_module, "entidades", lambda: real().iloc[:31])
+    real = harmonized.entidades
+    monkeypatch.setattr(harmonized, "entidades", lambda: real().iloc[:31])
     data = _copy(tmp_path_factory, sample_dir, "blocking")
     result, url = _refresh(data)
     assert not result.success
     checks = _checks(result)
-    failed = checks[("warehouse/dim_entidad", "gx_dim_entidad")]
+    failed = checks[("harmonized/dimensiones", "gx_dim_entidad")]
     assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
     assert "expect_table_row_count_to_equal" in failed.metadata["failures"].value
     assert "data_docs_url" in failed.metadata
-    assert checks[("warehouse/dim_municipio", "gx_dim_municipio")].passed  # the others are still reported
-    failures = [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert any("publicar_warehouse" in e.step_key for e in result.all_events
-               if e.event_type_value == "STEP_FAILURE"), failures
+    assert checks[("harmonized/dimensiones", "gx_dim_forma_explotacion")].passed  # the other is still reported
+    started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert "harmonized__dimensiones" in started and "publicar_warehouse" not in started
+    wh = Warehouse(url)
+    try:
+        assert wh.table_counts().get("warehouse.dim_entidad") in (None, 0)
+    finally:
+        wh.dispose()
+
+
+def test_publish_validates_what_it_cannot_match(tmp_path_factory, sample_dir, monkeypatch):
+    """A table whose content is not what its suite validated upstream is validated again inside the publish
+    step, before writing: dim_entidad cut to 31 states after its own check passed fails there, and nothing is
+    written. The tables that are what was validated are reported, not validated twice."""
+    from cies_pipeline.assets import harmonized
+
+    real_check = harmonized.suite_check
+
+    def check_then_cut(asset, suite, frame, cies):   # the check sees 32 states, publish gets 31
+        check = real_check(asset, suite, frame, cies)
+        if suite == "dim_entidad":
+            frame.drop(frame.index[-1], inplace=True)
+        return check
+
+    monkeypatch.setattr(harmonized, "suite_check", check_then_cut)
+    data = _copy(tmp_path_factory, sample_dir, "publish_validates")
+    result, url = _refresh(data)
+    assert not result.success
+    checks = _checks(result)
+    assert checks[("harmonized/dimensiones", "gx_dim_entidad")].passed
+    failed = checks[("warehouse/dim_entidad", "gx_dim_entidad")]
+    assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
+    assert "expect_table_row_count_to_equal" in failed.metadata["failures"].value
+    assert "omitido" not in failed.metadata                    # evaluated in publish, not reused
+    reused = checks[("warehouse/dim_municipio", "gx_dim_municipio")]
+    assert reused.passed and "harmonized/dim_municipio" in reused.metadata["omitido"].value
+    assert any(e.step_key == "publicar_warehouse" for e in result.all_events
+               if e.event_type_value == "STEP_FAILURE")
     wh = Warehouse(url)
     try:
         assert wh.table_counts().get("warehouse.dim_entidad") in (None, 0)

@@ -9,6 +9,8 @@ from cies_pipeline import governance
 from cies_pipeline.assets.common import CiesResource, freeze_checks, huella, preview, skip_reason, thaw_checks
 from cies_pipeline.memo import memo_key, version_codigo
 from cies_pipeline.assets.staging import suite_check, suite_spec
+from cies_pipeline.harmonize.categories import dim_forma_explotacion
+from cies_pipeline.harmonize.crosswalks import entidades
 from cies_pipeline.harmonize.facts import (Harmonized, harmonize_cie_carpetas, harmonize_cie_victimas,
                                            harmonize_sesnsp_carpetas, harmonize_sesnsp_victimas)
 from cies_pipeline.harmonize.municipalities import build_dim_municipio
@@ -28,13 +30,16 @@ def _staged(name: str) -> dg.AssetIn:
 
 
 @dg.asset(key=_key("dim_municipio"), group_name=GROUP, kinds={"pandas"},
-          ins={"municipios": _staged("municipios")})
-def dim_municipio(municipios: pd.DataFrame) -> dg.Output:
+          ins={"municipios": _staged("municipios")},
+          check_specs=[suite_spec(_key("dim_municipio"), "dim_municipio")])
+def dim_municipio(cies: CiesResource, municipios: pd.DataFrame):
     """Municipios del catálogo AGEEML más los pseudo-municipios EE998/EE999 de cada entidad."""
     dim = build_dim_municipio(municipios)
     dim.attrs["huella"] = memo_key("dim_municipio", huella(municipios), version_codigo()) if huella(municipios) else ""
-    return dg.Output(dim, metadata={"dagster/row_count": len(dim), "reales": int(dim["es_real"].sum()),
-                                    "preview": preview(dim)})
+    check = suite_check(_key("dim_municipio"), "dim_municipio", dim, cies)  # the table warehouse.dim_municipio
+    yield dg.Output(dim, metadata={"dagster/row_count": len(dim), "reales": int(dim["es_real"].sum()),
+                                   "preview": preview(dim)})
+    yield check
 
 
 # Fact columns whose few values repeat over hundreds of thousands of rows (the municipal SESNSP file): kept
@@ -105,8 +110,8 @@ def _fact_asset(name: str, measure: str, harmonize_cie, harmonize_sesnsp, descri
             return
         h = _merge([harmonize_cie(cie, dim), harmonize_sesnsp(latest_release(estatal), latest_release(municipal))])
         h.huella = fingerprint
+        # the suite's result travels with h.frame: the publish step reports it instead of validating again
         checks = [suite_check(key, suite, h.frame, cies), _unmapped_check(key, h.sin_mapeo)]
-        h.validacion = freeze_checks(checks[:1])[0]   # the publish step reports it instead of validating again
         yield dg.Output(h, metadata=_fact_metadata(h, measure))
         yield from checks
         if fingerprint:
@@ -124,14 +129,18 @@ victimas_trata = _fact_asset(
     "Víctimas de trata de ambas fuentes, con forma de explotación, sexo, edad y nacionalidad canónicos.")
 
 
+# the three tables of the reconciliation, each validated by the suite of its warehouse table (same name)
+_RECONCILIACION = ("reconciliacion", "reconciliacion_municipal", "reconciliacion_forma")
+
+
 @dg.asset(key=_key("reconciliacion"), group_name=GROUP, kinds={"pandas"},
           ins={"carpetas": dg.AssetIn(key=_key("carpetas_trata")),
                "victimas": dg.AssetIn(key=_key("victimas_trata"))},
-          check_specs=[suite_spec(_key("reconciliacion"), "reconciliacion"),
-                       suite_spec(_key("reconciliacion"), "reconciliacion_municipal")])
+          check_specs=[suite_spec(_key("reconciliacion"), suite) for suite in _RECONCILIACION])
 def reconciliacion(cies: CiesResource, carpetas: Harmonized, victimas: Harmonized):
     """CIE contra SESNSP por entidad, municipio y forma de explotación (domain.md sección 5)."""
     tables = reconcile(carpetas.frame, victimas.frame, cies.reconciliacion_desde)
+    checks = [suite_check(_key("reconciliacion"), suite, tables[suite], cies) for suite in _RECONCILIACION]
     estatal = tables["reconciliacion"]
     counts = estatal["estatus"].value_counts().to_dict() if len(estatal) else {}
     yield dg.Output(tables, metadata={
@@ -139,8 +148,21 @@ def reconciliacion(cies: CiesResource, carpetas: Harmonized, victimas: Harmonize
         "filas_forma": len(tables["reconciliacion_forma"]),
         **{f"estatus_{k}": int(v) for k, v in counts.items()},
         "discrepancias": preview(estatal[estatal["estatus"] == "discrepa"] if len(estatal) else estatal, 20)})
-    yield suite_check(_key("reconciliacion"), "reconciliacion", estatal, cies)
-    yield suite_check(_key("reconciliacion"), "reconciliacion_municipal", tables["reconciliacion_municipal"], cies)
+    yield from checks
+
+
+_DIMENSIONES = _key("dimensiones")
+DIMENSION_TABLES = {"warehouse.dim_entidad": "dim_entidad", "warehouse.dim_forma_explotacion": "dim_forma_explotacion"}
+
+
+@dg.asset(key=_DIMENSIONES, group_name=GROUP, kinds={"pandas"},
+          check_specs=[suite_spec(_DIMENSIONES, suite) for suite in DIMENSION_TABLES.values()])
+def dimensiones(cies: CiesResource):
+    """Entidades y formas de explotación de los crosswalks: las dimensiones que no vienen de un archivo."""
+    tables = {"warehouse.dim_entidad": entidades(), "warehouse.dim_forma_explotacion": dim_forma_explotacion()}
+    checks = [suite_check(_DIMENSIONES, DIMENSION_TABLES[name], frame, cies) for name, frame in tables.items()]
+    yield dg.Output(tables, metadata={f"filas_{name.split('.')[1]}": len(f) for name, f in tables.items()})
+    yield from checks
 
 
 @dataclass
@@ -151,17 +173,21 @@ class Gobernanza:
 
 @dg.asset(key=_key("gobernanza_cie"), group_name=GROUP, kinds={"pandas"},
           ins={"comite": _staged("cie_comite"), "acuerdos": _staged("cie_acuerdos"),
-               "carpetas": _staged("cie_carpetas"), "victimas": _staged("cie_victimas")})
-def gobernanza_cie(comite: pd.DataFrame, acuerdos: pd.DataFrame, carpetas: pd.DataFrame,
-                   victimas: pd.DataFrame) -> dg.Output:
-    """Estatus de cada CIE (siempre 32 entidades) y sus acuerdos: los compromisos de 2023."""
+               "carpetas": _staged("cie_carpetas"), "victimas": _staged("cie_victimas")},
+          check_specs=[suite_spec(_key("gobernanza_cie"), "cie_estatus")])
+def gobernanza_cie(cies: CiesResource, comite: pd.DataFrame, acuerdos: pd.DataFrame, carpetas: pd.DataFrame,
+                   victimas: pd.DataFrame):
+    """Estatus de cada CIE (siempre 32 entidades) y sus acuerdos: los compromisos de 2023. The agreements are
+    the staged table itself, validated in staging by the same suite as warehouse.cie_acuerdos."""
     estatus = governance.cie_estatus(comite, acuerdos, [carpetas, victimas])
+    check = suite_check(_key("gobernanza_cie"), "cie_estatus", estatus, cies)
     value = Gobernanza(cie_estatus=estatus, cie_acuerdos=acuerdos)
-    return dg.Output(value, metadata={
+    yield dg.Output(value, metadata={
         "dagster/row_count": len(estatus),
         "instalados": int(estatus["instalado"].fillna(False).sum()),
         "sin_informacion": int(estatus["instalado"].isna().sum()),
         "acuerdos": len(acuerdos), "preview": preview(estatus, 32)})
+    yield check
 
 
 @dg.asset(key=_key("indicadores"), group_name=GROUP, kinds={"pandas"},
@@ -181,4 +207,4 @@ def indicadores(carpetas: Harmonized, victimas: Harmonized, poblacion_estatal: p
         "preview": preview(frame[frame["nivel"] == "estatal"] if len(frame) else frame, 20)})
 
 
-ASSETS = [dim_municipio, carpetas_trata, victimas_trata, reconciliacion, gobernanza_cie, indicadores]
+ASSETS = [dim_municipio, dimensiones, carpetas_trata, victimas_trata, reconciliacion, gobernanza_cie, indicadores]

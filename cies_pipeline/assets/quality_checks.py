@@ -14,7 +14,7 @@ import pandas as pd
 
 from cies_pipeline.assets.common import CiesResource, preview
 from cies_pipeline.assets.harmonized import Gobernanza
-from cies_pipeline.assets.staging import outcome_metadata
+from cies_pipeline.assets.staging import outcome_metadata, suite_check, suite_spec
 from cies_pipeline.harmonize.facts import Harmonized
 from cies_pipeline.quality import crosssource
 from cies_pipeline.quality.gx import build_data_docs, validate_frame
@@ -141,10 +141,12 @@ _COBERTURA = _key("harmonized", "cobertura")
                "gobernanza": dg.AssetIn(key=_key("harmonized", "gobernanza_cie"))},
           check_specs=[dg.AssetCheckSpec("faltantes_ultimo_mes", asset=_COBERTURA,
                                          description="WARN: entidades sin reporte CIE del último mes cerrado "
-                                         "(el anterior al mes en curso), si el SESNSP ya lo publicó")])
+                                         "(el anterior al mes en curso), si el SESNSP ya lo publicó"),
+                       suite_spec(_COBERTURA, "quality_cobertura")])
 def cobertura(cies: CiesResource, carpetas: Harmonized, victimas: Harmonized, gobernanza: Gobernanza):
     """Por entidad y mes reconciliado: ¿reportó el CIE (con o sin cifras), publicó el SESNSP, está instalado?"""
     frame = crosssource.cobertura(carpetas.frame, victimas.frame, gobernanza.cie_estatus, cies.reconciliacion_desde)
+    check = suite_check(_COBERTURA, "quality_cobertura", frame, cies)  # the table quality.cobertura
     estados = frame["estado_cie"].value_counts().to_dict() if len(frame) else {}
     yield dg.Output({"quality.cobertura": frame}, metadata={
         "dagster/row_count": len(frame), **{f"estado_{k}": int(v) for k, v in estados.items()},
@@ -161,6 +163,48 @@ def cobertura(cies: CiesResource, carpetas: Harmonized, victimas: Harmonized, go
             description=f"{len(missing)} entidades no reportaron {month:%Y-%m}",
             metadata={"mes": f"{month:%Y-%m}", "entidades": len(missing),
                       "detalle": preview(missing, limit=32)})
+    yield check
+
+
+# -- the quality tables of a refresh --------------------------------------------------------------------------------
+_TABLAS_CALIDAD = _key("harmonized", "tablas_calidad")
+QUALITY_TABLES = ("quality.cuarentena", "quality.archivos_rechazados", "quality.columnas_rechazadas",
+                   "quality.filas_excluidas", "quality.contabilidad_filas", "quality.etiquetas_sin_mapeo")
+
+
+def _records(results: list[SourceResult], name: str) -> pd.DataFrame:
+    frames = [r.table(name) for r in results]
+    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+
+
+def quality_tables(results: list[SourceResult], sin_mapeo: list[pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    contabilidad = [r.contabilidad() for r in results]
+    unmapped = [f for f in sin_mapeo if len(f)]
+    return {
+        "quality.cuarentena": _records(results, "cuarentena"),
+        "quality.archivos_rechazados": _records(results, "rechazados"),
+        "quality.columnas_rechazadas": _records(results, "columnas_rechazadas"),
+        "quality.filas_excluidas": _records(results, "excluidas"),
+        "quality.contabilidad_filas": pd.concat(contabilidad, ignore_index=True),
+        "quality.etiquetas_sin_mapeo": pd.concat(unmapped, ignore_index=True) if unmapped
+        else pd.DataFrame(columns=["archivo_origen", "columna", "etiqueta", "filas"]),
+    }
+
+
+@dg.asset(key=_TABLAS_CALIDAD, group_name="harmonized", kinds={"pandas"},
+          ins={"reportes": dg.AssetIn(key=_REPORTES), "sesnsp": dg.AssetIn(key=_SESNSP),
+               "referencia": dg.AssetIn(key=_key("ingest", "referencia")),
+               "carpetas": dg.AssetIn(key=_CARPETAS), "victimas": dg.AssetIn(key=_VICTIMAS)},
+          check_specs=[suite_spec(_TABLAS_CALIDAD, TABLE_SUITES[t]) for t in QUALITY_TABLES if t in TABLE_SUITES])
+def tablas_calidad(cies: CiesResource, reportes: SourceResult, sesnsp: SourceResult, referencia: SourceResult,
+                   carpetas: Harmonized, victimas: Harmonized):
+    """Las tablas del esquema quality de este refresco (cuarentena, rechazos, exclusiones, contabilidad de filas,
+    etiquetas sin mapeo), cada una con la suite de su tabla."""
+    tables = quality_tables([reportes, sesnsp, referencia], [carpetas.sin_mapeo, victimas.sin_mapeo])
+    checks = [suite_check(_TABLAS_CALIDAD, TABLE_SUITES[name], frame, cies)
+              for name, frame in tables.items() if name in TABLE_SUITES]
+    yield dg.Output(tables, metadata={f"filas_{name.split('.')[1]}": len(f) for name, f in tables.items()})
+    yield from checks
 
 
 # -- the published tables' suites (run by assets/warehouse.py before anything is written) -----------------------
@@ -212,4 +256,4 @@ def validate_tables(frames: dict[str, pd.DataFrame], tables: list[str],
     return results, blocking_failed
 
 
-ASSETS = [cruce_sesnsp_municipal_estatal, revision_entradas, saltos_mensuales, cobertura]
+ASSETS = [cruce_sesnsp_municipal_estatal, revision_entradas, saltos_mensuales, cobertura, tablas_calidad]

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from cies_pipeline.assets.common import CiesResource, freeze_checks, preview, skip_reason, thaw_checks
-from cies_pipeline.memo import memo_key, version_codigo
+from cies_pipeline.memo import Memo, memo_key, table_fingerprint, version_codigo
 from cies_pipeline.quality.gx import build_data_docs, validate_frame
 from cies_pipeline.quality.data_docs import page_url
 from cies_pipeline.quality.suites import SUITES
@@ -14,15 +14,49 @@ GROUP = "staging"
 
 
 def suite_check(asset: dg.AssetKey, suite: str, frame: pd.DataFrame, cies: CiesResource) -> dg.AssetCheckResult:
-    """Run a GX suite on a frame and report it as this asset's check (ERROR if the suite is blocking)."""
+    """Run a GX suite on a frame and report it as this asset's check (ERROR if the suite is blocking).
+
+    Content-addressed: the same table (content hash), suite, code version and month as an earlier validation
+    reuses that result, saying so (`omitido`). The result also travels with the frame (`mark_validated`): when
+    the very same table reaches the publish step, its result is reported there instead of validating twice."""
+    fingerprint = table_fingerprint(frame)
+    memo, name = Memo(cies.cache_dir / "memo"), f"suite/{'/'.join(asset.path)}/{suite}"
+    key = memo_key(name, fingerprint, version_codigo(), f"{cies.today():%Y-%m}") if fingerprint else ""
+    stored = memo.get(name, key) if key else None
+    if stored:
+        why = (f"sin cambio: la misma tabla (huella de contenido {fingerprint[:12]}), suite, versión de código "
+               "y mes ya se validaron; se reporta ese resultado sin validar de nuevo")
+        check = thaw_checks([stored], why)[0]
+        mark_validated(frame, suite, stored, fingerprint)
+        return check
     # Data Docs are rendered once per run (at publish) and right away for a failing suite, so the engineer
     # can go from the failed check to its page; rendering each validation costs ~0.4 s.
     outcome = validate_frame(frame, suite, cies.today(), cies.gx_dir, data_docs=False)
     if not outcome.success:
         outcome.data_docs = build_data_docs(cies.gx_dir)
     severity = dg.AssetCheckSeverity.ERROR if SUITES[suite].blocking else dg.AssetCheckSeverity.WARN
-    return dg.AssetCheckResult(asset_key=asset, check_name=f"gx_{suite}", passed=bool(outcome.success),
-                               severity=severity, metadata=outcome_metadata(outcome, cies))
+    check = dg.AssetCheckResult(asset_key=asset, check_name=f"gx_{suite}", passed=bool(outcome.success),
+                                severity=severity, metadata=outcome_metadata(outcome, cies))
+    frozen = freeze_checks([check])[0]
+    mark_validated(frame, suite, frozen, fingerprint)
+    if key:
+        memo.put(name, key, frozen)
+    return check
+
+
+def mark_validated(frame: pd.DataFrame, suite: str, frozen: dict, fingerprint: str | None = None) -> None:
+    """Remember on the frame (its attrs, pickled with it) which suite validated it, with what result, and the
+    content hash it had then: a later step may reuse the result only for a table with that same hash."""
+    frame.attrs["validacion"] = {"suite": suite, "check": frozen,
+                                 "huella": table_fingerprint(frame) if fingerprint is None else fingerprint}
+
+
+def validation_of(frame: pd.DataFrame, suite: str, fingerprint: str) -> dict | None:
+    """The frozen result of `suite` on this frame, if it was validated with exactly this content."""
+    found = frame.attrs.get("validacion") if isinstance(frame, pd.DataFrame) else None
+    if found and fingerprint and found["suite"] == suite and found["huella"] == fingerprint:
+        return found["check"]
+    return None
 
 
 def outcome_metadata(outcome, cies: CiesResource) -> dict:
@@ -68,9 +102,13 @@ def _staging(source: str, frames: dict[str, tuple[str, str | None, str]]) -> dg.
                 meta["archivos"] = int(frame["archivo_origen"].nunique())
             if stored:
                 meta["omitido"] = skip_reason(key, stored["run_id"])
+                for frozen in stored["checks"]:
+                    if suite and frozen["asset"] == list(keys[name].path):
+                        mark_validated(frame, suite, frozen)
+            elif suite:   # before the output is stored, so that the result travels with the frame
+                checks.append(suite_check(keys[name], suite, frame, cies))
             yield dg.Output(frame, output_name=name, metadata=meta)
             if suite and not stored:
-                checks.append(suite_check(keys[name], suite, frame, cies))
                 yield checks[-1]
         if stored:
             context.log.info(f"staging_{source}: {skip_reason(key, stored['run_id'])}")

@@ -5,6 +5,7 @@ its own asset in the UI (named like the table, with its column schema and row co
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -14,14 +15,15 @@ import cies_pipeline
 from cies_pipeline.assets.common import CiesResource, freeze_checks, preview, skip_reason, thaw_checks
 from cies_pipeline.memo import memo_key, table_fingerprint, version_codigo
 from cies_pipeline.assets.harmonized import Gobernanza
-from cies_pipeline.harmonize.categories import dim_forma_explotacion
-from cies_pipeline.harmonize.crosswalks import crosswalk_versions, entidades
+from cies_pipeline.harmonize.crosswalks import crosswalk_versions
 from cies_pipeline.harmonize.facts import Harmonized
 from cies_pipeline.assets.quality_checks import table_suite_specs, validate_tables
+from cies_pipeline.assets.staging import validation_of
 from cies_pipeline.quality.data_docs import page_url
 from cies_pipeline.quality.gx import build_data_docs
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.warehouse.resource import WarehouseResource, dumps
+from cies_pipeline.quality.suites import TABLE_SUITES
 from cies_pipeline.warehouse.schema import TABLES, Table
 
 
@@ -45,12 +47,11 @@ def _column_schema(t: Table) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.description) for c in t.columns])
 
 
-# Which upstream asset each published table comes from (the lineage the UI draws).
+# Which upstream asset each published table comes from (the lineage the UI draws); the tables of the assets
+# in `providers` (definitions.TABLE_PROVIDERS) are added by build_publish_asset.
 _INGEST = [["ingest", "reportes_cie"], ["ingest", "sesnsp"], ["ingest", "referencia"]]
 _UPSTREAM = {
-    "warehouse.dim_entidad": [],
     "warehouse.dim_municipio": [["harmonized", "dim_municipio"]],
-    "warehouse.dim_forma_explotacion": [],
     "warehouse.fact_carpetas_trata": [["harmonized", "carpetas_trata"]],
     "warehouse.fact_victimas_trata": [["harmonized", "victimas_trata"]],
     "warehouse.reconciliacion": [["harmonized", "reconciliacion"]],
@@ -60,12 +61,6 @@ _UPSTREAM = {
     "warehouse.cie_acuerdos": [["harmonized", "gobernanza_cie"]],
     "warehouse.poblacion_estatal": [["staging", "poblacion_estatal"]],
     "warehouse.cargas": _INGEST,
-    "quality.cuarentena": _INGEST,
-    "quality.archivos_rechazados": _INGEST,
-    "quality.columnas_rechazadas": _INGEST,
-    "quality.filas_excluidas": _INGEST,
-    "quality.contabilidad_filas": _INGEST,
-    "quality.etiquetas_sin_mapeo": [["harmonized", "carpetas_trata"], ["harmonized", "victimas_trata"]],
 }
 
 
@@ -73,25 +68,6 @@ def _spec(t: Table, kinds: set[str], upstream: dict[str, list]) -> dg.AssetSpec:
     return dg.AssetSpec(key=dg.AssetKey([t.schema, t.name]), group_name=t.schema, description=t.description,
                         kinds=kinds, deps=[dg.AssetKey(k) for k in upstream[t.qualified]],
                         metadata={"dagster/column_schema": _column_schema(t), "dagster/table_name": t.qualified})
-
-
-def _records(results: list[SourceResult], name: str) -> pd.DataFrame:
-    frames = [r.table(name) for r in results]
-    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
-
-
-def quality_tables(results: list[SourceResult], sin_mapeo: list[pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    contabilidad = [r.contabilidad() for r in results]
-    unmapped = [f for f in sin_mapeo if len(f)]
-    return {
-        "quality.cuarentena": _records(results, "cuarentena"),
-        "quality.archivos_rechazados": _records(results, "rechazados"),
-        "quality.columnas_rechazadas": _records(results, "columnas_rechazadas"),
-        "quality.filas_excluidas": _records(results, "excluidas"),
-        "quality.contabilidad_filas": pd.concat(contabilidad, ignore_index=True),
-        "quality.etiquetas_sin_mapeo": pd.concat(unmapped, ignore_index=True) if unmapped
-        else pd.DataFrame(columns=["archivo_origen", "columna", "etiqueta", "filas"]),
-    }
 
 
 def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = None) -> dg.AssetsDefinition:
@@ -141,9 +117,7 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
         cortes = pd.concat([f["corte"] for f in sesnsp.frames.values() if len(f) and "corte" in f]
                            or [pd.Series(dtype="datetime64[ns]")])
         frames = {
-            "warehouse.dim_entidad": entidades(),
             "warehouse.dim_municipio": dim_municipio,
-            "warehouse.dim_forma_explotacion": dim_forma_explotacion(),
             "warehouse.fact_carpetas_trata": carpetas.frame,
             "warehouse.fact_victimas_trata": victimas.frame,
             "warehouse.reconciliacion": reconciliacion["reconciliacion"],
@@ -152,7 +126,6 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
             "warehouse.cie_estatus": gobernanza.cie_estatus,
             "warehouse.cie_acuerdos": gobernanza.cie_acuerdos,
             "warehouse.poblacion_estatal": poblacion,
-            **quality_tables(results, [carpetas.sin_mapeo, victimas.sin_mapeo]),
         }
         for tables in provided.values():
             frames.update(tables)
@@ -170,11 +143,12 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
             last = None
         unchanged = {name for name in frames if last and huellas[name] and last["huellas"].get(name) == huellas[name]}
         why = skip_reason(memo_key_, last["ultima_carga"]) if last else ""
-        # The fact tables are the very frames harmonized/carpetas_trata and victimas_trata validated with the
-        # same suite in this run: their result is reported here rather than computed twice.
-        validated = {name: h.validacion for name, h in (("warehouse.fact_carpetas_trata", carpetas),
-                                                        ("warehouse.fact_victimas_trata", victimas))
-                     if h.validacion and name not in unchanged}
+        # A table validated by the same suite where it was computed (harmonized facts and dimensions,
+        # reconciliation, staged population, coverage…), with the very content it has now, is not validated
+        # twice: that result is reported here, on the warehouse table.
+        validated = {name: found for name, frame in frames.items()
+                     if name not in unchanged and name in TABLE_SUITES
+                     and (found := validation_of(frame, TABLE_SUITES[name], huellas[name]))}
         # Every table with a suite is validated BEFORE anything is written: a blocking failure publishes nothing.
         clock.lap("lectura de la última publicación")
         suite_checks, blocking_failed = validate_tables(
@@ -182,8 +156,8 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
             [t for t in TABLES if t not in unchanged and t not in validated], cies)
         for name, frozen in validated.items():
             origin = "/".join(frozen["asset"])
-            again = thaw_checks([{**frozen, "asset": name.split(".")}],
-                                f"misma tabla validada con la misma suite en {origin} en esta corrida")
+            again = thaw_checks([{**frozen, "asset": name.split("."), "check": f"gx_{name.split('.', 1)[1]}"}],
+                                f"misma tabla (misma huella de contenido) validada con la misma suite en {origin}")
             suite_checks += again
             if not again[0].passed and again[0].severity == dg.AssetCheckSeverity.ERROR:
                 blocking_failed.append(name)
@@ -206,8 +180,14 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
         }])
         to_write = {name: frame for name, frame in frames.items() if name not in unchanged}
         clock.lap("validación (GX)")
-        wh.publish(to_write, run_id=context.run_id, loaded_at=started)
-        clock.lap("escritura (una transacción)")
+        # Data Docs change only when something was validated in this run. GX renders them in Python while the
+        # database writes (which releases the GIL): on a second core, in the time of the write.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            docs = pool.submit(build_data_docs, cies.gx_dir) if len(unchanged) < len(huellas) else None
+            wh.publish(to_write, run_id=context.run_id, loaded_at=started)
+            clock.lap("escritura (una transacción)")
+            data_docs = docs.result() if docs else None
+        clock.lap("Data Docs (lo que no cupo en la escritura)")
         context.log.info(f"published {len(to_write)} tables to {wh.dialect}: "
                          f"{sum(len(f) for f in to_write.values()):,} rows; {len(unchanged)} unchanged tables kept")
         frozen = {name: freeze_checks([c for c in suite_checks if c.asset_key == dg.AssetKey(name.split("."))])
@@ -216,8 +196,6 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
             frozen.update({name: last["checks"].get(name, []) for name in unchanged})
         cache.memo.put("publicacion", memo_key_, {"ultima_carga": context.run_id, "huellas": huellas,
                                                   "checks": frozen})
-        # Data Docs change only when something was validated in this run (validate_tables built them already)
-        data_docs = build_data_docs(cies.gx_dir) if len(unchanged) < len(huellas) else None
         for name, frame in frames.items():
             t = TABLES[name]
             meta = {"dagster/row_count": len(frame), "preview": preview(frame, 5)}
@@ -230,7 +208,7 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
             yield dg.MaterializeResult(asset_key=dg.AssetKey([t.schema, t.name]), metadata=meta)
         yield from suite_checks
         # The check reads back what is now in the database.
-        clock.lap("metadatos y Data Docs")
+        clock.lap("metadatos y eventos de Dagster")
         counts = wh.table_counts()
         clock.lap("relectura de conteos")
         context.log.info(f"publicar_warehouse: {clock}")

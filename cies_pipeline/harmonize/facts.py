@@ -57,7 +57,6 @@ class Harmonized:
     frame: pd.DataFrame
     sin_mapeo: pd.DataFrame   # archivo_origen, columna, etiqueta, filas
     huella: str = ""          # fingerprint of what it was computed from (memo.py); "" when unknown
-    validacion: dict | None = None  # the fact suite's result on `frame` (assets.common.freeze_checks), if run
 
 
 def metodologia_de_periodo(periodo: pd.Series) -> pd.Series:

@@ -30,6 +30,7 @@ import pandas as pd  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 from great_expectations.expectations.metadata_types import FailureSeverity  # noqa: E402
 
+from cies_pipeline.quality import gx_metrics  # noqa: E402,F401 - installs the vectorised metrics
 from cies_pipeline.quality.suites import SUITES  # noqa: E402
 
 DATASOURCE = "cies"

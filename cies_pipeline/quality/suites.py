@@ -211,7 +211,13 @@ def _get(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _derive_cvegeo(frame: pd.DataFrame) -> Dict[str, pd.Series]:
-    cvegeo = _get(frame, "cvegeo").astype("string")
+    cvegeo = _get(frame, "cvegeo")
+    if isinstance(cvegeo.dtype, pd.CategoricalDtype):  # once per distinct CVEGEO, spread by the codes
+        prefixes = cvegeo.cat.categories.astype("string").str.slice(0, 2).astype(object).to_numpy()
+        # code -1 (missing) takes the None appended at the end
+        return {"chk_entidad_de_cvegeo": pd.Series(np.append(prefixes, None)[cvegeo.cat.codes.to_numpy()],
+                                                   index=frame.index, dtype=object)}
+    cvegeo = cvegeo.astype("string")
     return {"chk_entidad_de_cvegeo": cvegeo.str.slice(0, 2).astype(object).where(cvegeo.notna(), None)}
 
 
