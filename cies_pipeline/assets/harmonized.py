@@ -11,7 +11,7 @@ from cies_pipeline.memo import memo_key, version_codigo
 from cies_pipeline.assets.staging import suite_check, suite_spec
 from cies_pipeline.harmonize.categories import dim_forma_explotacion
 from cies_pipeline.harmonize.crosswalks import entidades
-from cies_pipeline.harmonize.facts import (Harmonized, harmonize_cie_carpetas, harmonize_cie_victimas,
+from cies_pipeline.harmonize.facts import (FACT_CATEGORICAL, Harmonized, concat_facts, harmonize_cie_carpetas, harmonize_cie_victimas,
                                            harmonize_sesnsp_carpetas, harmonize_sesnsp_victimas)
 from cies_pipeline.harmonize.municipalities import build_dim_municipio
 from cies_pipeline.harmonize.releases import latest_release
@@ -42,19 +42,12 @@ def dim_municipio(cies: CiesResource, municipios: pd.DataFrame):
     yield check
 
 
-# Fact columns whose few values repeat over hundreds of thousands of rows (the municipal SESNSP file): kept
-# as categoricals, they validate, pickle and load several times faster than Python-object text.
-_CATEGORICAL = ("cve_ent", "cvegeo", "nivel", "fuente", "metodologia", "municipio_regla", "forma_explotacion",
-                "sexo", "grupo_edad", "grupo_edad_detalle", "nacionalidad", "reglas", "versiones_crosswalk",
-                "archivo_origen", "archivo_sha256", "hoja")
-
-
 def _merge(parts: list[Harmonized]) -> Harmonized:
     frames = [p.frame for p in parts if len(p.frame)]
     sin_mapeo = [p.sin_mapeo for p in parts if len(p.sin_mapeo)]
-    frame = pd.concat(frames, ignore_index=True) if frames else parts[0].frame
-    for column in _CATEGORICAL:
-        if column in frame and len(frame):
+    frame = concat_facts(frames) if frames else parts[0].frame
+    for column in FACT_CATEGORICAL:
+        if column in frame and len(frame) and not isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].astype("category")
     return Harmonized(frame=frame,
                       sin_mapeo=pd.concat(sin_mapeo, ignore_index=True) if sin_mapeo else parts[0].sin_mapeo)

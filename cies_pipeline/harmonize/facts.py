@@ -66,10 +66,48 @@ def metodologia_de_periodo(periodo: pd.Series) -> pd.Series:
                      dtype=object)
 
 
+# Fact columns whose few values repeat over hundreds of thousands of rows (the municipal SESNSP file): kept
+# as categoricals, they validate, pickle and load several times faster than Python-object text.
+FACT_CATEGORICAL = ("cve_ent", "cvegeo", "nivel", "fuente", "metodologia", "municipio_regla", "forma_explotacion",
+                    "sexo", "grupo_edad", "grupo_edad_detalle", "nacionalidad", "reglas", "versiones_crosswalk",
+                    "archivo_origen", "archivo_sha256", "hoja")
+
+
+def concat_facts(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """pd.concat of fact parts, with each FACT_CATEGORICAL column first given the same categories in every
+    part (their sorted union: what astype("category") of the concatenation gives), so that it stays
+    categorical instead of becoming hundreds of thousands of Python strings to factorize again."""
+    out = [f.copy(deep=False) for f in frames]
+    for column in FACT_CATEGORICAL:
+        if len(out) < 2 or not all(column in f for f in out) \
+                or not any(isinstance(f[column].dtype, pd.CategoricalDtype) for f in out):
+            continue
+        values = [f[column].cat.remove_unused_categories().cat.categories
+                  if isinstance(f[column].dtype, pd.CategoricalDtype) else pd.Index(f[column].dropna().unique())
+                  for f in out]
+        try:
+            union = values[0].append(values[1:]).unique().sort_values()
+        except TypeError:   # labels of mixed types: left to pd.concat
+            continue
+        for f in out:
+            f[column] = f[column].astype(pd.CategoricalDtype(union))
+    return pd.concat(out, ignore_index=True)
+
+
 def _object(series: pd.Series) -> pd.Series:
-    """Text column with None (not NaN) for missing values."""
+    """Text column with None (not NaN) for missing values. A categorical column (the SESNSP frames' labels)
+    stays categorical: the fact keeps those columns categorical anyway (FACT_CATEGORICAL), and
+    turning 300,000 labels into Python strings only to factorize them again is most of the merge's time."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series
     series = series.astype(object)
     return series.where(series.notna(), None)
+
+
+def _constant(value: str, index: pd.Index) -> pd.Series:
+    """One label for every row, as a one-category categorical (no per-row Python string)."""
+    return pd.Series(pd.Categorical.from_codes(np.zeros(len(index), dtype=np.int8), categories=[value]),
+                     index=index)
 
 
 def _sin_mapeo(archivo: pd.Series, columna: str, etiqueta: pd.Series, regla: pd.Series) -> pd.DataFrame:
@@ -193,8 +231,8 @@ def _sesnsp_common(staged: pd.DataFrame, nivel: str) -> pd.DataFrame:
     out["cve_ent"] = _object(staged["cve_ent"])
     out["cvegeo"] = _object(staged["cvegeo"]) if nivel == "municipal" else None
     out["cvegeo"] = out["cvegeo"].astype(object)
-    out["nivel"] = nivel
-    out["fuente"] = "SESNSP"
+    out["nivel"] = _constant(nivel, out.index)
+    out["fuente"] = _constant("SESNSP", out.index)
     out["metodologia"] = _object(staged["metodologia"])
     return out
 
@@ -210,13 +248,13 @@ def harmonize_sesnsp_carpetas(estatal: pd.DataFrame, municipal: pd.DataFrame) ->
         staged = staged.reset_index(drop=True)
         out = _sesnsp_common(staged, nivel)
         out["carpetas"] = staged["carpetas"].astype("Int64")
-        out["municipio_regla"] = "codigo" if nivel == "municipal" else None
-        out["municipio_regla"] = out["municipio_regla"].astype(object)
+        out["municipio_regla"] = _constant("codigo", out.index) if nivel == "municipal" \
+            else pd.Series(None, index=out.index, dtype=object)
         out["versiones_crosswalk"] = pd.Series(None, index=out.index, dtype=object)   # codes, no crosswalk
         _lineage(staged, out)
         out["corte"] = pd.to_datetime(staged["corte"])
         parts.append(out[FACT_CARPETAS_COLUMNS])
-    return Harmonized(pd.concat(parts, ignore_index=True), _collect([]))
+    return Harmonized(concat_facts(parts), _collect([]))
 
 
 def harmonize_sesnsp_victimas(estatal: pd.DataFrame, municipal: pd.DataFrame | None = None) -> Harmonized:
@@ -232,7 +270,7 @@ def harmonize_sesnsp_victimas(estatal: pd.DataFrame, municipal: pd.DataFrame | N
         h = _sesnsp_victimas_level(staged.reset_index(drop=True), nivel)
         parts.append(h.frame)
         sin_mapeo.append(h.sin_mapeo)
-    frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    frame = concat_facts([p for p in parts if len(p)] or parts[:1])
     return Harmonized(frame, _collect(sin_mapeo))
 
 

@@ -70,8 +70,8 @@ def conform(frame: pd.DataFrame, t: Table, run_id: str, loaded_at: datetime) -> 
     out = pd.DataFrame(index=range(len(frame)))
     frame = frame.reset_index(drop=True)
     for c in t.columns:
-        if c.name == "run_id" and c.name not in frame:
-            out[c.name] = pd.Series([run_id] * len(frame), dtype="object")
+        if c.name == "run_id" and c.name not in frame:   # one label: categorical, scanned as an ENUM
+            out[c.name] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[run_id])
         elif c.name == "cargado_en" and c.name not in frame:
             out[c.name] = pd.Series([loaded_at.replace(tzinfo=None)] * len(frame), dtype="datetime64[us]")
         elif c.name not in frame:
