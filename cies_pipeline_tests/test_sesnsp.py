@@ -286,3 +286,52 @@ def test_a_year_that_is_not_a_year(tmp_path):
     assert records(result, "cuarentena") == [(2, "Año", "20X4", "periodo_invalido")]
     assert result.frames["sesnsp_carpetas_estatal"]["carpetas"].tolist() == [2]
     assert accounting(result) == (2, 1, 1, 0)
+
+
+@pytest.mark.parametrize("chunk", [None, 64])
+def test_unusual_lines_among_plain_ones(tmp_path, monkeypatch, chunk):
+    """Lines of the usual shape are parsed in bulk; the others, in the same file, one by one, as before."""
+    lines = [
+        H_MUNICIPAL,
+        f"2025,1,Aguascalientes,1001,Aguascalientes,{TRATA},1,2,,,,,,,,,,",                # 2 plain, key of 9
+        f'2025,1,Aguascalientes,1002,Asientos,{TRATA},"1,234",0,,,,,,,,,,',                 # 3 thousands
+        f"2025,1,Aguascalientes,1003,Calvillo,{TRATA},-1,5,,,,,,,,,,",                      # 4 negative
+        f"2025,1,Aguascalientes,1004,Cosío,{TRATA},doce,3,,,,,,,,,,",                       # 5 text
+        f"2025,1,Aguascalientes,1005,Jesús María,{TRATA},{'9' * 19},0,,,,,,,,,,",           # 6 too large
+        f'2025,20,Oaxaca,20549,"Heroica Villa, Oaxaca",{TRATA},4,,,,,,,,,,,',               # 7 quoted, plain
+        f"2025,1.0,Aguascalientes,1006,Pabellón,{TRATA},7,,,,,,,,,,,",                      # 8 state '1.0'
+        f"2025,1,Aguascalientes,1001,Aguascalientes,{TRATA}, 9,9,,,,,,,,,,",                # 9 space, key of 2
+        '2025,1,Aguascalientes,1007,Rincón,El patrimonio,Robo,Otros robos,"Con violencia, arma",5,5,,,,,,,,,,',
+        f"2025,2,Baja California,2001,Ensenada,{TRATA},3,1,,,,,,,,,,",                      # 11 plain
+        "2025,2,Baja California,2001,Ensenada,El patrimonio,Robo,Otros robos,Sin violencia,1,,,,,,,,,,,",
+    ]
+    path = write(tmp_path / "Municipal-Delitos-2015-2025_feb2025.csv", lines)
+    if chunk:
+        monkeypatch.setattr(sesnsp, "_CHUNK_BYTES", chunk)
+    layout = sesnsp._layout_of(sesnsp._read_head(path))
+    scan = sesnsp._scan(path, layout, sesnsp._needles(("Trata de personas",), layout.encoding), False)
+    plain, fuera, _, unusual = sesnsp._parse_plain(scan.plain, layout, {"trata de personas"}, False)
+    assert plain.fila.tolist() == [2, 7, 11] and fuera == 1
+    assert sorted(f for f, _ in unusual) == [3, 4, 5, 6, 8, 9]
+
+    result = read_sesnsp(path, "m.csv")
+    frame = result.frames["sesnsp_carpetas_municipal"]
+    got = [(r.fila_origen, r.periodo.strftime("%Y-%m"), r.cve_ent, r.cvegeo, r.municipio, r.carpetas)
+           for r in frame.itertuples()]
+    assert got == [(3, "2025-01", "01", "01002", "Asientos", 1234), (3, "2025-02", "01", "01002", "Asientos", 0),
+                   (4, "2025-02", "01", "01003", "Calvillo", 5), (5, "2025-02", "01", "01004", "Cosío", 3),
+                   (6, "2025-02", "01", "01005", "Jesús María", 0),
+                   (7, "2025-01", "20", "20549", "Heroica Villa, Oaxaca", 4),
+                   (8, "2025-01", "01", "01006", "Pabellón", 7),
+                   (11, "2025-01", "02", "02001", "Ensenada", 3), (11, "2025-02", "02", "02001", "Ensenada", 1)]
+    key = "Año + Clave_Ent + Cve. Municipio + Subtipo de delito + Modalidad"
+    assert records(result, "cuarentena") == [
+        (2, key, "2025 | 1 | 1001 | Trata de personas | Trata de personas (también en fila 9)", "clave_duplicada"),
+        (4, "Enero", "-1", "conteo_negativo"),
+        (5, "Enero", "doce", "conteo_no_numerico"),
+        (6, "Enero", "9" * 19, "conteo_fuera_de_rango"),
+        (9, key, "2025 | 1 | 1001 | Trata de personas | Trata de personas (también en fila 2)", "clave_duplicada"),
+    ]
+    assert records(result, "excluidas_resumen") == [("delito_fuera_de_alcance", 2)]
+    # leidas: lines 2-12; loaded 3, 7, 8, 11; quarantined 2, 4, 5, 6, 9; excluded the robberies (10, 12)
+    assert accounting(result) == (11, 4, 5, 2)

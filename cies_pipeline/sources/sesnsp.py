@@ -14,9 +14,11 @@ Every file's release month, where it came from and the months taken as published
 both cover (a double count the checks must stop).
 
 Speed: the municipal file has 2.7 million lines (404 MB) of which a few tens of thousands are in scope. It is
-scanned in binary, in chunks, with numpy: only lines that contain a wanted crime, do not look like a data line
-or have the wrong number of commas (plus the file's last line) are decoded and parsed; the others are counted
-as out of scope and only inspected for the release month (their count of trailing empty cells).
+scanned in binary, in chunks, with numpy (its sha256 computed meanwhile in a thread): only lines that contain a
+wanted crime, do not look like a data line or have the wrong number of commas (plus the file's last line) are
+decoded and parsed; the others are counted as out of scope and only inspected for the release month (their
+count of trailing empty cells). Of the parsed lines, those of the usual shape (plain counts, simple quoting)
+are parsed together with numpy (_parse_plain); the rest one by one, where quarantine and exclusions are decided.
 """
 from __future__ import annotations
 
@@ -24,9 +26,13 @@ import codecs
 import csv
 import hashlib
 import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +80,7 @@ _MUNICIPAL_KINDS = ("sesnsp_carpetas_municipal", "sesnsp_victimas_municipal")
 _VICTIM_KINDS = ("sesnsp_victimas_estatal", "sesnsp_victimas_municipal")
 
 _HEAD_BYTES = 1 << 16
-_CHUNK_BYTES = 1 << 22           # 4 MB: numpy's temporaries stay in reused heap memory
+_CHUNK_BYTES = 1 << 21           # 2 MB: numpy's temporaries stay in reused heap memory and in cache
 _MAX_RECORD_BYTES = 1 << 20
 _COUNT = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)")
 _YEAR = re.compile(r"\d{4}")
@@ -177,10 +183,48 @@ def release_month_from_name(name: str) -> date | None:
 
 # -- the binary scan ------------------------------------------------------------------------------------
 @dataclass
+class _Lines:
+    """Records gathered into one bytes object, each followed by a newline (record i ends at end[i]): tens of
+    thousands of records cost one copy, not one Python object each."""
+    data: bytes
+    fila: np.ndarray            # fila_origen of each record, ascending
+    end: np.ndarray             # offset of the newline after each record
+
+    @staticmethod
+    def gather(arr: np.ndarray, start: np.ndarray, end: np.ndarray, fila: np.ndarray) -> "_Lines":
+        """The records arr[start[i]:end[i]] (end may be len(arr): a last record without newline)."""
+        length = end - start + 1
+        first = np.cumsum(length) - length
+        out = arr[np.minimum(np.repeat(start - first, length) + np.arange(length.sum()), len(arr) - 1)]
+        out[first + length - 1] = 10
+        return _Lines(out.tobytes(), fila, first + length - 1)
+
+    @staticmethod
+    def concat(parts: list["_Lines"]) -> "_Lines":
+        offsets = np.cumsum([0] + [len(p.data) for p in parts])
+        return _Lines(b"".join(p.data for p in parts),
+                      np.concatenate([p.fila for p in parts] + [np.zeros(0, dtype=np.int64)]),
+                      np.concatenate([p.end + o for p, o in zip(parts, offsets)] + [np.zeros(0, dtype=np.int64)]))
+
+    def start(self) -> np.ndarray:
+        return np.append(0, self.end[:-1] + 1)[:len(self.end)]
+
+    def select(self, mask: np.ndarray) -> "_Lines":
+        return _Lines.gather(np.frombuffer(self.data, dtype=np.uint8), self.start()[mask], self.end[mask],
+                             self.fila[mask])
+
+    def records(self, mask: np.ndarray) -> list[tuple[int, bytes]]:
+        """(fila_origen, raw record) of the records in mask."""
+        return [(f, self.data[s:e]) for f, s, e in
+                zip(self.fila[mask].tolist(), self.start()[mask].tolist(), self.end[mask].tolist())]
+
+
+@dataclass
 class _Scan:
     sha256: str
     nonempty: int                       # non-empty records below the header
-    slow: list[tuple[int, bytes]]       # (fila_origen, raw record) to decode and parse
+    slow: list[tuple[int, bytes]]       # (fila_origen, raw record) to decode and parse line by line
+    plain: _Lines                       # records to parse in bulk (_parse_plain)
     ultimo: int                         # max year*100+month with a non-empty cell among the other lines
                                         # (0 when not asked for)
 
@@ -201,21 +245,38 @@ def _needles(delitos: tuple[str, ...], encoding: str) -> list[bytes]:
     return sorted(out)
 
 
+def _fold(raw: bytes) -> bytes:
+    """Bit 0x20 set in every byte: ASCII capitals become small letters, so the case variants of a needle
+    fold into one search key (one pass over the buffer instead of one per variant). Any line that holds a
+    needle holds its folded key in the folded buffer; the lines found are then checked for the needles."""
+    return bytes(b | 0x20 for b in raw)
+
+
 def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, hashed: bool = True) -> _Scan:
     hasher = hashlib.sha256()
     expected_commas = layout.n - 1
+    # the needles' case variants are searched for once, in a case-folded copy of the buffer; a line found
+    # there is wanted only if it holds one of the needles exactly
+    keys = sorted({_fold(n) for n in needles})
+    needle_set = set(needles)
+    folded = bytearray()
     nonempty = 0
     slow: list[tuple[int, bytes]] = []
+    plain: list[_Lines] = []
     ultimo = 0
     rows_before = 0          # records of the file before the current buffer
     carry = b""
     first = True
     bom = layout.bom
-    with open(path, "rb") as f:
+    # sha256 in a thread: hashlib releases the GIL on large buffers, so hashing overlaps the scan
+    hashing = None           # the hash of the previous block, running in `pool`
+    with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as pool:
         while True:
             block = f.read(_CHUNK_BYTES)
             if hashed:
-                hasher.update(block)
+                if hashing is not None:
+                    hashing.result()         # one block at most waits: memory stays bounded
+                hashing = pool.submit(hasher.update, block)
             final = not block
             if bom:
                 block, bom = block[bom:], 0
@@ -266,21 +327,44 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
             # exactly 256 extra commas to pass unnoticed
             commas = np.add.reduceat((arr == 44).view(np.uint8), starts, dtype=np.uint8)
             wanted = np.zeros(len(ends), dtype=bool)
-            for needle in needles:
-                pos = buf.find(needle, 0, size)
-                while pos >= 0:
-                    i = int(np.searchsorted(ends, pos))
-                    wanted[i] = True
-                    pos = buf.find(needle, int(ends[i]) + 1, size)
-            slow_mask = keep & (~looks_data | (commas != expected_commas) | wanted)
+            if keys:
+                if len(folded) < size:
+                    folded = bytearray(size)
+                np.bitwise_or(arr, 0x20, out=np.frombuffer(folded, dtype=np.uint8, count=size))
+                exact, other = [], []        # hits that are a needle as written, and the others
+                for key in keys:
+                    pos = folded.find(key, 0, size)
+                    while pos >= 0:
+                        (exact if buf[pos:pos + len(key)] in needle_set else other).append(pos)
+                        pos = buf.find(b"\n", pos, size)       # on to the next line
+                        if pos < 0:
+                            break
+                        pos = folded.find(key, pos + 1, size)
+                wanted[np.searchsorted(ends, exact)] = True
+                for i in np.unique(np.searchsorted(ends, other)).tolist():
+                    if not wanted[i]:
+                        wanted[i] = any(buf.find(n, int(starts[i]), int(ends[i])) >= 0 for n in needles)
+            quoted = np.zeros(len(ends), dtype=bool)
+            if len(quotes):
+                quoted[np.searchsorted(ends, quotes[quotes < size])] = True
+            odd_commas = commas != expected_commas
+            slow_mask = keep & (~looks_data | odd_commas | wanted)
+            # of these, data lines without a quote (each comma ends a cell) or with one (the comma count
+            # is then that of csv) are parsed in bulk: _parse_plain sets apart the unusual ones
+            plain_mask = slow_mask & looks_data & (quoted | ~odd_commas)
             if final:
                 idx = np.flatnonzero(keep)
                 if len(idx):
                     slow_mask[idx[-1]] = True      # the last line may be broken
-            for i in np.flatnonzero(slow_mask):
-                slow.append((rows_before + int(i) + 1, buf[starts[i]:cends[i]]))
+                    plain_mask[idx[-1]] = False
+            slow_mask &= ~plain_mask
+            idx = np.flatnonzero(slow_mask)
+            slow += [(rows_before + i + 1, buf[s:e])
+                     for i, s, e in zip(idx.tolist(), starts[idx].tolist(), cends[idx].tolist())]
+            idx = np.flatnonzero(plain_mask)
+            plain.append(_Lines.gather(arr, starts[idx], cends[idx], rows_before + idx + 1))
 
-            fast = keep & ~slow_mask
+            fast = keep & ~slow_mask & ~plain_mask
             if infer_corte and fast.any():
                 s, e = starts[fast], cends[fast]
                 year = ((arr[s] - 48).astype(np.int32) * 1000 + (arr[s + 1] - 48).astype(np.int32) * 100
@@ -302,7 +386,7 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
             rows_before += len(ends)
             if final:
                 break
-    return _Scan(hasher.hexdigest(), nonempty, slow, ultimo)
+    return _Scan(hasher.hexdigest(), nonempty, slow, _Lines.concat(plain), ultimo)
 
 
 # -- values ----------------------------------------------------------------------------------------------
@@ -342,6 +426,178 @@ def _published_key(cells: list[str], layout: _Layout) -> int:
     return 0
 
 
+# -- the usual line, in bulk -----------------------------------------------------------------------------
+_PLAIN_DIGITS = 18      # a count of up to 18 digits always fits a bigint
+
+
+@dataclass
+class _Plain:
+    """In-scope lines of the usual shape, parsed together with numpy rather than one by one (a municipal
+    file has ~28,000 trafficking lines with ~335,000 month cells).
+
+    Each line decodes, has exactly n cells as csv reads them (a quoted cell holds no quote, newline or
+    control character), a year in 1901-2099, a state 1-32 and a municipality of that state written in
+    digits, and every month cell is empty or 1-18 ASCII digits. So the line checks of read_sesnsp and
+    _load_lines pass it and no cell of it is quarantined; every other line goes one by one, where
+    quarantine and exclusions are decided. Cells are slices of one decoded text."""
+    fila: np.ndarray            # (L,) physical line numbers, ascending
+    year: np.ndarray            # (L,)
+    ent: np.ndarray             # (L,)
+    mun: np.ndarray             # (L,) municipal layouts (zeros for state layouts)
+    width: np.ndarray           # (L, 12) bytes in each month cell, 0 when empty
+    count: np.ndarray           # (L, 12) the month figures, 0 when empty
+    text: str                   # the lines, decoded
+    start: np.ndarray           # (L, n) where each cell's value starts in `text` (inside its quotes)
+    end: np.ndarray             # (L, n)
+
+    def subset(self, mask: np.ndarray) -> "_Plain":
+        return _Plain(self.fila[mask], self.year[mask], self.ent[mask], self.mun[mask], self.width[mask],
+                      self.count[mask], self.text, self.start[mask], self.end[mask])
+
+    def column(self, c: int) -> list[str]:
+        """Column c of every line, as line by line parsing would give it (not stripped)."""
+        return [self.text[s:e] for s, e in zip(self.start[:, c].tolist(), self.end[:, c].tolist())]
+
+    def cells(self, j: int) -> list[str]:
+        """The cells of line j."""
+        return [self.text[s:e] for s, e in zip(self.start[j].tolist(), self.end[j].tolist())]
+
+
+def _digits(arr: np.ndarray, start: np.ndarray, width: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """Value of each cell arr[start:start+width] and whether it is 1 to `most` ASCII digits."""
+    value = np.zeros(start.shape, dtype=np.int64)
+    ok = (width >= 1) & (width <= most)
+    for k in range(min(int(width.max(initial=0)), most)):
+        inside = width > k
+        digit = arr[np.where(inside, start + k, 0)].astype(np.int64) - 48
+        ok &= ~inside | ((digit >= 0) & (digit <= 9))
+        value = np.where(inside, value * 10 + digit, value)      # garbage (never used) where not ok
+    return value, ok
+
+
+def _parse_plain(lines: _Lines, layout: _Layout, wanted: set[str],
+                 infer_corte: bool) -> tuple[_Plain, int, int, list[tuple[int, bytes]]]:
+    """The scan's bulk candidates, parsed together: data lines that hold a wanted crime, and those with a
+    quote (~57,000 in the municipal file, e.g. a quoted 'Robo de cables, tubos ...').
+
+    Returns the in-scope lines of the usual shape (_Plain), how many lines of the usual shape are out of
+    scope, the latest month any of them publishes as _published_key gives it (year*100+month, when
+    infer_corte; else 0), and the lines left for the line-by-line path."""
+    n, m0 = layout.n, layout.first_month
+    data = lines.data
+    count = len(lines.fila)
+    try:
+        text = data.decode(layout.encoding)
+    except UnicodeDecodeError:
+        text = None
+    if text is None or data.count(b"\n") != count:
+        # rare: a line that does not decode, or a quoted newline
+        return _set_apart(lines, np.array([b"\n" not in raw and _decodes(raw, layout.encoding)
+                                           for _, raw in lines.records(slice(None))], dtype=bool),
+                          layout, wanted, infer_corte)
+    arr = np.frombuffer(data, dtype=np.uint8)
+    line_end = lines.end
+    line_start = lines.start()
+    commas = np.flatnonzero(arr == 44)
+    cells_per_line = np.diff(np.searchsorted(commas, line_end), prepend=0) + 1
+    quotes = np.flatnonzero(arr == 34)
+    usual = np.ones(count, dtype=bool)
+    if len(quotes):
+        # quoting as csv reads it, when simple: a quote opens a cell (after a comma or at the line start)
+        # and the next one closes it (before a comma or at the line end)
+        line = np.searchsorted(line_end, quotes)
+        opens = (np.arange(len(quotes)) - np.searchsorted(quotes, line_start)[line]) % 2 == 0
+        before = arr[np.maximum(quotes - 1, 0)]
+        after = arr[quotes + 1]
+        simple = np.where(opens, (quotes == line_start[line]) | (before == 44),
+                          (after == 10) | (after == 44))
+        usual[line[~simple]] = False
+        quoted = np.bincount(line, minlength=count)
+        usual[quoted % 2 == 1] = False
+        control = np.flatnonzero(arr < 32)
+        control = np.searchsorted(line_end, control[arr[control] != 10])
+        usual[control[quoted[control] > 0]] = False             # csv reads \r and the like its own way
+        # a comma between an opening quote and the next quote is inside the cell
+        o = np.flatnonzero(opens[:-1])
+        first, past = np.searchsorted(commas, quotes[o]), np.searchsorted(commas, quotes[o + 1])
+        cells_per_line -= np.bincount(line[o], weights=past - first, minlength=count).astype(np.int64)
+        inside = np.cumsum(np.bincount(first, minlength=len(commas) + 1)
+                           - np.bincount(past, minlength=len(commas) + 1))[:-1] > 0
+        commas = commas[~inside]
+    usual &= cells_per_line == n
+    if not usual.all():
+        return _set_apart(lines, usual, layout, wanted, infer_corte)
+
+    # the separators before and after each cell, and the cells' values (inside their quotes)
+    edges = np.column_stack([line_start - 1, commas.reshape(count, n - 1), line_end])
+
+    def values(rows: np.ndarray | slice, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
+        start, end = edges[rows, c0:c1] + 1, edges[rows, c0 + 1:c1 + 1]
+        if len(quotes):
+            inner = (end > start) & (arr[np.minimum(start, len(arr) - 1)] == 34)
+            start, end = start + inner, end - inner
+        return start, end
+
+    if layout.encoding == "utf-8" and len(text) != len(data):
+        continuation = np.flatnonzero((arr & 0xC0) == 0x80)
+
+        def chars(offsets: np.ndarray) -> np.ndarray:       # UTF-8: byte offsets less continuation bytes
+            return offsets - np.searchsorted(continuation, offsets)
+    else:
+        def chars(offsets: np.ndarray) -> np.ndarray:
+            return offsets
+
+    c_tipo = layout.col("Tipo de delito")
+    start, end = (chars(x[:, 0]).tolist() for x in values(slice(None), c_tipo, c_tipo + 1))
+    tipos = [text[s:e] for s, e in zip(start, end)]
+    in_scope = {t: normalize_label(t) in wanted for t in set(tipos)}
+    is_wanted = np.array([in_scope[t] for t in tipos], dtype=bool)
+    rows = np.flatnonzero(is_wanted)
+    start, end = values(rows, 0, n)
+    # the months of in-scope lines, and of all lines when the release month is inferred from them
+    month_start, month_end = values(slice(None), m0, n) if infer_corte else (start[:, m0:], end[:, m0:])
+    width = month_end - month_start
+    months, months_ok = _digits(arr, month_start, width, _PLAIN_DIGITS)
+    usual = ~is_wanted
+    usual[slice(None) if infer_corte else rows] = (months_ok | (width == 0)).all(axis=1)
+    # the scan saw four digits and a comma at the start of each line
+    year = (arr[line_start[:, None] + np.arange(4)].astype(np.int64) - 48) @ np.array([1000, 100, 10, 1])
+    ultimo = 0
+    if infer_corte:
+        shown = (width > 0) & ~((year >= RNID_DESDE_ANIO)[:, None] & (months == 0)) & usual[:, None]
+        last = 12 - np.argmax(shown[:, ::-1], axis=1)
+        ultimo = int(np.where(shown.any(axis=1), year * 100 + last, 0).max(initial=0))
+        width, months = width[rows], months[rows]
+    c_ent = layout.col("Clave_Ent")
+    ent, ok = _digits(arr, start[:, c_ent], end[:, c_ent] - start[:, c_ent], 2)
+    ok &= (year[rows] > 1900) & (year[rows] < 2100) & (ent >= 1) & (ent <= 32) & usual[rows]
+    mun = np.zeros(len(rows), dtype=np.int64)
+    if layout.kind in _MUNICIPAL_KINDS:
+        c_mun = layout.col("Cve. Municipio")
+        mun, mun_ok = _digits(arr, start[:, c_mun], end[:, c_mun] - start[:, c_mun], 5)
+        ok &= mun_ok & (mun // 1000 == ent)
+    usual[rows] = ok
+    fila = lines.fila[rows]
+    plain = _Plain(fila[ok], year[rows][ok], ent[ok], mun[ok], width[ok], months[ok], text,
+                   chars(start[ok]), chars(end[ok]))
+    return plain, int((usual & ~is_wanted).sum()), ultimo, lines.records(~usual)
+
+
+def _set_apart(lines: _Lines, usual: np.ndarray, layout: _Layout, wanted: set[str],
+               infer_corte: bool) -> tuple[_Plain, int, int, list[tuple[int, bytes]]]:
+    """_parse_plain of the usual lines, plus the others for the line-by-line path."""
+    plain, fuera, ultimo, unusual = _parse_plain(lines.select(usual), layout, wanted, infer_corte)
+    return plain, fuera, ultimo, unusual + lines.records(~usual)
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 # -- the reader ------------------------------------------------------------------------------------------
 def read_sesnsp(path: Path, archivo: str, delitos: tuple[str, ...] = ("Trata de personas",),
                 corte: date | None = None, sha256: str | None = None) -> SourceResult:
@@ -374,7 +630,7 @@ def read_sesnsp(path: Path, archivo: str, delitos: tuple[str, ...] = ("Trata de 
         scan.sha256 = sha256
     result.add_file(path, archivo, scan.sha256, kind)
     leidas = scan.nonempty
-    fuera = scan.nonempty - len(scan.slow)
+    fuera = scan.nonempty - len(scan.slow) - len(scan.plain.fila)
     header_norm = _HEADERS[kind]
     c_tipo = layout.col("Tipo de delito")
     ultimo = scan.ultimo
@@ -382,7 +638,11 @@ def read_sesnsp(path: Path, archivo: str, delitos: tuple[str, ...] = ("Trata de 
     undecodable = 0
     norm = lru_cache(maxsize=None)(normalize_label)    # a file repeats a few hundred labels
 
-    for fila, raw in scan.slow:
+    plain, plain_fuera, plain_ultimo, unusual = _parse_plain(scan.plain, layout, wanted, infer_corte)
+    fuera += plain_fuera
+    ultimo = max(ultimo, plain_ultimo)
+    slow = sorted(scan.slow + unusual, key=itemgetter(0)) if unusual else scan.slow
+    for fila, raw in slow:
         try:
             text = raw.decode(layout.encoding)
         except UnicodeDecodeError:
@@ -423,7 +683,7 @@ def read_sesnsp(path: Path, archivo: str, delitos: tuple[str, ...] = ("Trata de 
 
     result.leidas[(archivo, None)] = leidas
     result.exclude_many(archivo, None, "delito_fuera_de_alcance", fuera)
-    frame = _load_lines(result, archivo, scan.sha256, layout, in_scope, corte)
+    frame = _load_lines(result, archivo, scan.sha256, layout, in_scope, plain, corte)
     result.frames[kind] = frame
     result.publicaciones.append(_publicacion(path, archivo, kind, frame, corte, origen))
     return result
@@ -484,7 +744,9 @@ def metodologia_overlaps(publicaciones: list[dict]) -> pd.DataFrame:
 
 
 def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout,
-                lines: list[tuple[int, list[str]]], corte: date | None) -> pd.DataFrame:
+                lines: list[tuple[int, list[str]]], plain: _Plain, corte: date | None) -> pd.DataFrame:
+    """The in-scope lines into the long frame: `lines` one by one, `plain` (see _Plain) column by column,
+    with the same rules, records and order of records as if every line had gone one by one."""
     kind = layout.kind
     names = layout.header
     m0 = layout.first_month
@@ -495,6 +757,7 @@ def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout
     limit = corte.year * 100 + corte.month if corte else 0
     after_corte = 0
     zeros_after_corte = 0     # RNID-2026 writes unpublished months as 0: expected, reported apart
+    vacias: list[int] = []
 
     # line checks first; what survives is keyed so that a repeated key can quarantine both lines
     candidates: list[tuple[int, list[str], int, str, str | None, list[tuple[int, str]]]] = []
@@ -509,7 +772,7 @@ def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout
             after_corte += len(months) - len(published) - zeros
             months = published
         if not months:
-            result.exclude(archivo, None, fila, "vacia")
+            vacias.append(fila)
             continue
         if year is None:
             result.quarantine(archivo, None, fila, names[c_year], year_raw, "periodo_invalido")
@@ -532,6 +795,18 @@ def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout
                 continue
             cvegeo = f"{mun:05d}"
         candidates.append((fila, cells, year, f"{ent:02d}", cvegeo, months))
+    # the plain lines passed those checks when parsed; only their months can leave one empty
+    written = plain.width > 0
+    late = written & (plain.year[:, None] * 100 + np.arange(1, 13) > limit)
+    zeros = int((late & (plain.width == 1) & (plain.count == 0)).sum())
+    zeros_after_corte += zeros
+    after_corte += int(late.sum()) - zeros
+    published = written & ~late
+    loadable = published.any(axis=1)
+    vacias += plain.fila[~loadable].tolist()
+    plain, published = plain.subset(loadable), published[loadable]
+    for fila in sorted(vacias):
+        result.exclude(archivo, None, fila, "vacia")
     if after_corte:
         result.warnings.append(f"{archivo}: {after_corte} celdas con cifra después del corte "
                                f"{corte:%Y-%m} no se cargan")
@@ -542,31 +817,45 @@ def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout
     key_cols = [c_year, c_ent] + ([layout.col("Cve. Municipio")] if municipal else []) + [c_sub, c_mod] \
         + ([layout.col("Sexo"), layout.col("Rango de edad")] if victims else [])
     key_name = " + ".join(names[c] for c in key_cols)
+    label_cols = key_cols[2 + municipal:]
+    # the frame's line-level labels besides delito (and cvegeo, from the municipality code)
+    extra_idx = ({"municipio": layout.col("Municipio")} if municipal else {}) \
+        | ({"sexo": layout.col("Sexo"), "rango_edad": layout.col("Rango de edad")} if victims else {})
     norm = lru_cache(maxsize=None)(normalize_label)
-    seen: dict[tuple, list[int]] = {}
-    for fila, cells, year, ent, cvegeo, _ in candidates:
-        key = (year, ent, cvegeo) + tuple(norm(cells[c]) for c in key_cols[2 + municipal:])
-        seen.setdefault(key, []).append(fila)
-    repeated = {f: filas for filas in seen.values() if len(filas) > 1 for f in filas}
+    # the plain lines' values, column by column
+    p_fila = plain.fila.tolist()
+    p_ent = [f"{e:02d}" for e in plain.ent.tolist()]
+    p_cvegeo = [f"{m:05d}" for m in plain.mun.tolist()] if municipal else [None] * len(p_fila)
+    p_cells = {c: plain.column(c) for c in set(label_cols) | set(extra_idx.values())}
+    keys = [(year, ent, cvegeo) + tuple(norm(cells[c]) for c in label_cols)
+            for _, cells, year, ent, cvegeo, _ in candidates] \
+        + list(zip(plain.year.tolist(), p_ent, p_cvegeo, *([norm(v) for v in p_cells[c]] for c in label_cols)))
+    filas = [c[0] for c in candidates] + p_fila
+    times = Counter(keys)
+    groups: dict[tuple, list[int]] = {}
+    if len(times) < len(keys):
+        for fila, key in sorted(zip(filas, keys), key=itemgetter(0)):
+            if times[key] > 1:
+                groups.setdefault(key, []).append(fila)
+    repeated = {f: group for group in groups.values() for f in group}
 
-    # line-level values once per line, cell-level values once per month; expanded with numpy at the end
-    extra_cols = {"sesnsp_carpetas_municipal": ("cvegeo", "municipio"),
-                  "sesnsp_victimas_estatal": ("sexo", "rango_edad"),
-                  "sesnsp_victimas_municipal": ("cvegeo", "municipio", "sexo", "rango_edad")}.get(kind, ())
-    extra_idx = {"municipio": layout.col("Municipio") if municipal else None,
-                 "sexo": layout.col("Sexo") if victims else None,
-                 "rango_edad": layout.col("Rango de edad") if victims else None}
-    per_line: dict[str, list] = {c: [] for c in ("fila_origen", "cve_ent", "delito") + extra_cols}
+    # one by one, in file order: the lines parsed one by one and the plain lines with a repeated key
+    p_repeated = [j for j, fila in enumerate(p_fila) if fila in repeated]
+    one_by_one = sorted([(c[0], c, -1) for c in candidates] + [(p_fila[j], None, j) for j in p_repeated],
+                        key=itemgetter(0))
+    loaded_lines: list[tuple] = []      # the candidates that load; their cells below (cell_line: index here)
     cell_line: list[int] = []
     cell_month: list[int] = []
     cell_count: list[int] = []
-    for fila, cells, year, ent, cvegeo, months in candidates:
+    for fila, candidate, j in one_by_one:
         if fila in repeated:
+            cells = plain.cells(j) if j >= 0 else candidate[1]
             others = ", ".join(str(f) for f in repeated[fila] if f != fila)
             value = " | ".join(cells[c].strip() for c in key_cols) + f" (también en fila {others})"
             result.quarantine(archivo, None, fila, key_name, value, "clave_duplicada")
             continue
-        line = len(per_line["fila_origen"])
+        _, cells, year, ent, cvegeo, months = candidate
+        line = len(loaded_lines)
         base = (year - 1970) * 12 - 1
         loaded = False
         # the usual line: plain counts (under 19 digits: every one fits a bigint)
@@ -586,53 +875,75 @@ def _load_lines(result: SourceResult, archivo: str, sha256: str, layout: _Layout
             cell_month.append(base + m)
             cell_count.append(count)
             loaded = True
-        if not loaded:
-            continue
-        per_line["fila_origen"].append(fila)
-        per_line["cve_ent"].append(ent)
-        per_line["delito"].append(cells[c_sub].strip())
-        for c in extra_cols:
-            per_line[c].append(cvegeo if c == "cvegeo" else cells[extra_idx[c]].strip())
-    return _frame(kind, archivo, sha256, corte, per_line, cell_line, cell_month, cell_count)
+        if loaded:
+            loaded_lines.append(candidate)
+
+    # line-level values: the lines loaded one by one, then the plain lines; put in file order below
+    keep = np.ones(len(p_fila), dtype=bool)
+    keep[p_repeated] = False
+    kept = keep.tolist()
+    per_line: dict[str, list] = {
+        "fila_origen": [c[0] for c in loaded_lines] + list(compress(p_fila, kept)),
+        # a line's year decides: 2026 onwards is RNID-2026
+        "metodologia": [METODOLOGIA_RNID if c[2] >= RNID_DESDE_ANIO else METODOLOGIA for c in loaded_lines]
+        + np.where(plain.year[keep] >= RNID_DESDE_ANIO, METODOLOGIA_RNID, METODOLOGIA).tolist(),
+        "cve_ent": [c[3] for c in loaded_lines] + list(compress(p_ent, kept)),
+    }
+    if municipal:
+        per_line["cvegeo"] = [c[4] for c in loaded_lines] + list(compress(p_cvegeo, kept))
+    for column, c in {"delito": c_sub, **extra_idx}.items():
+        per_line[column] = [line[1][c].strip() for line in loaded_lines] \
+            + [v.strip() for v in compress(p_cells[c], kept)]
+    rows, months = np.nonzero(published[keep])
+    lines_of_cells = np.concatenate([np.asarray(cell_line, dtype=np.int64), len(loaded_lines) + rows])
+    month_of_cells = np.concatenate([np.asarray(cell_month, dtype=np.int64),
+                                     (plain.year[keep][rows] - 1970) * 12 + months])
+    counts = np.concatenate([np.asarray(cell_count, dtype=np.int64), plain.count[keep][rows, months]])
+    if loaded_lines and len(rows):
+        order = np.argsort(per_line["fila_origen"], kind="stable")
+        per_line = {c: [values[i] for i in order.tolist()] for c, values in per_line.items()}
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        lines_of_cells = rank[lines_of_cells]
+        by_line = np.argsort(lines_of_cells, kind="stable")    # line by line, each line's months in order
+        lines_of_cells, month_of_cells, counts = lines_of_cells[by_line], month_of_cells[by_line], counts[by_line]
+    return _frame(kind, archivo, sha256, corte, per_line, lines_of_cells, month_of_cells, counts)
 
 
 def _frame(kind: str, archivo: str, sha256: str, corte: date | None, per_line: dict[str, list],
-           cell_line: list[int], cell_month: list[int], cell_count: list[int]) -> pd.DataFrame:
-    """The long frame: line-level columns repeated for each loaded month of the line."""
+           cell_line: np.ndarray, cell_month: np.ndarray, cell_count: np.ndarray) -> pd.DataFrame:
+    """The long frame: line-level columns repeated for each loaded month of the line (cell_month counts
+    months since 1970-01).
+
+    Labels repeat (one file, 32 states, a few thousand municipalities in 330,000 rows): the text columns
+    are categorical, which hash, group, pickle and validate many times faster than pandas 3's Python-backed
+    strings. They are built from the lines' codes, so only the per-line values are hashed; the categories
+    are those astype('category') gives (the values present, sorted)."""
     n = len(cell_line)
-    take = np.asarray(cell_line, dtype=np.int64)
+    lines = len(per_line["fila_origen"])
     columns: dict[str, object] = {
-        "archivo_origen": np.full(n, archivo, dtype=object),
-        "archivo_sha256": np.full(n, sha256, dtype=object),
         "hoja": np.full(n, None, dtype=object),
-        "fila_origen": np.asarray(per_line["fila_origen"], dtype=np.int64)[take],
+        "fila_origen": np.asarray(per_line["fila_origen"], dtype=np.int64)[cell_line],
         "corte": np.full(n, np.datetime64(corte, "ns") if corte else np.datetime64("NaT", "ns")),
-        # a line's year decides: 2026 onwards is RNID-2026 (cell_month counts months since 1970-01)
-        "metodologia": np.where(np.asarray(cell_month, dtype=np.int64) >= (RNID_DESDE_ANIO - 1970) * 12,
-                                METODOLOGIA_RNID, METODOLOGIA).astype(object),
-        "periodo": np.asarray(cell_month, dtype="datetime64[M]").astype("datetime64[ns]"),
-        _MEASURE[kind]: np.asarray(cell_count, dtype=np.int64),
+        "periodo": cell_month.astype("datetime64[M]").astype("datetime64[ns]"),
+        _MEASURE[kind]: cell_count,
     }
-    for c in per_line:
-        if c != "fila_origen":
-            columns[c] = np.asarray(per_line[c], dtype=object)[take] if n else np.empty(0, dtype=object)
+    text = {"archivo_origen": [archivo] * lines, "archivo_sha256": [sha256] * lines,
+            **{c: values for c, values in per_line.items() if c != "fila_origen"}}
+    for c, values in text.items():
+        by_line = pd.Categorical(np.asarray(values, dtype=object))
+        columns[c] = pd.Categorical.from_codes(by_line.codes[cell_line], dtype=by_line.dtype)
     frame = pd.DataFrame({c: columns[c] for c in FRAME_COLUMNS[kind]})
     frame["hoja"] = frame["hoja"].astype(object)
-    # Labels repeat (one file, 32 states, a few thousand municipalities in 330,000 rows): categorical
-    # columns hash, group, pickle and validate many times faster than pandas 3's Python-backed strings.
-    for c in _CATEGORICAL:
-        if c in frame:
-            frame[c] = frame[c].astype("category")
     return frame
 
 
-_CATEGORICAL = ("archivo_origen", "archivo_sha256", "metodologia", "cve_ent", "delito", "cvegeo", "municipio",
-                "sexo", "rango_edad")
-
-
 def _empty_frame(kind: str) -> pd.DataFrame:
-    line_columns = ("fila_origen", "cve_ent", "delito", "cvegeo", "municipio", "sexo", "rango_edad")
-    return _frame(kind, "", "", None, {c: [] for c in line_columns if c in FRAME_COLUMNS[kind]}, [], [], [])
+    line_columns = ("fila_origen", "metodologia", "cve_ent", "delito", "cvegeo", "municipio", "sexo",
+                    "rango_edad")
+    none = np.zeros(0, dtype=np.int64)
+    return _frame(kind, "", "", None, {c: [] for c in line_columns if c in FRAME_COLUMNS[kind]}, none, none,
+                  none)
 
 
 def read_sesnsp_dir(directory: Path, delitos: tuple[str, ...] = ("Trata de personas",),
