@@ -60,10 +60,16 @@ def run_summary(result, elapsed_s: float) -> dict:
                      for r in source.rechazados]
         quarantined += len({(r["archivo_origen"], r["hoja"], r["fila_origen"]) for r in source.cuarentena})
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    # ingest/cambios found nothing changed since the last refresh: every other step was skipped
+    unchanged = [e.event_specific_data.asset_observation.metadata["omitido"].value
+                 for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"
+                 and e.asset_key == dg.AssetKey(["ingest", "cambios"])
+                 and "omitido" in e.event_specific_data.asset_observation.metadata]
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return {"run_id": result.run_id, "success": bool(result.success), "wall_time_s": round(elapsed_s, 2),
             "peak_rss_mb": round(peak_kb / 1024, 1),
             "failed_steps": failed_steps, "assets": assets, "checks": checks,
+            "sin_cambios": unchanged[0] if unchanged else None,
             "files": {"read": files_read, "rejected": rejected}, "rows_quarantined": quarantined}
 
 
@@ -76,6 +82,9 @@ def _print_summary(summary: dict, settings) -> None:
         f"  files read: {len(summary['files']['read'])}, rejected: {len(summary['files']['rejected'])}, "
         f"rows quarantined: {summary['rows_quarantined']}",
     ]
+    if summary.get("sin_cambios"):
+        lines.append(f"  nothing to do: {summary['sin_cambios']}")
+        lines.append(f"  report (unchanged): {settings.data_dir / 'reporte' / 'index.html'}")
     for r in summary["files"]["rejected"]:
         lines.append(f"    rejected {r['archivo']}{' / ' + r['hoja'] if r['hoja'] else ''}: {r['motivo']}")
     if rec:

@@ -64,6 +64,19 @@ def table_fingerprint(frame) -> str:
     return h.hexdigest()
 
 
+def inputs_fingerprint(hashes: "FileHashes", folders: list[Path], *extra: Any) -> tuple[str, list[list[str]]]:
+    """(key, [[path, sha256], …]) of every file under `folders` (hidden and Office lock files aside), with the
+    code version and `extra`: equal keys mean that a refresh would read exactly the same inputs."""
+    files = []
+    for folder in folders:
+        folder = Path(folder)
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.name.startswith((".", "~$")):
+                    files.append([path.relative_to(folder.parent).as_posix(), hashes.sha256(path)])
+    return memo_key("entradas", files, version_codigo(), *extra), files
+
+
 class FileHashes:
     """sha256 of files, remembered by (size, mtime_ns, inode) in `<cache>/sha256.json`."""
 

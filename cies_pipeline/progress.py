@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 _EVENTS = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE,
-           dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+           dg.DagsterEventType.STEP_SKIPPED, dg.DagsterEventType.ASSET_MATERIALIZATION,
+           dg.DagsterEventType.ASSET_CHECK_EVALUATION}
 
 
 def wants_progress(stream: IO) -> bool:
@@ -62,6 +63,8 @@ class RunProgress:
         kind = event.event_type
         if kind == dg.DagsterEventType.STEP_START:
             self._running.append(event.step_key)
+        elif kind == dg.DagsterEventType.STEP_SKIPPED:   # ingest/cambios found nothing to do
+            self._progress.advance(self._task)
         elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
             if event.step_key in self._running:
                 self._running.remove(event.step_key)

@@ -27,8 +27,8 @@ T = pd.Timestamp
 PII_VALUES = ["María Fernanda Gómez Ramírez", "GORM990412MTLMMR03"]
 
 
-def refresh(data_dir: Path, url: str, instance: dg.DagsterInstance | None = None):
-    defs = build_definitions(Settings(data_dir=data_dir, warehouse_url=url, reconciliacion_desde=None), hoy=HOY)
+def refresh(data_dir: Path, url: str, instance: dg.DagsterInstance | None = None, hoy: str = HOY):
+    defs = build_definitions(Settings(data_dir=data_dir, warehouse_url=url, reconciliacion_desde=None), hoy=hoy)
     job = defs.resolve_job_def("refresh")
     return job.execute_in_process(instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False)
 
@@ -304,6 +304,63 @@ def _snapshot(wh: Warehouse) -> dict[str, list]:
         frame = q(wh, f'SELECT {", ".join(cols)} FROM {t.schema}."{t.name}"').astype(object).map(repr)
         out[t.qualified] = sorted(map(tuple, frame.values.tolist()))
     return out
+
+
+def _steps(result, event: str) -> set[str]:
+    return {e.step_key for e in result.all_events if e.event_type_value == event}
+
+
+def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir):
+    """Same inputs, code, warehouse and date as the last refresh, which succeeded: only ingest/cambios runs,
+    every other step is skipped, the reason is on its observation, and warehouse.cargas records the run.
+    A file rewritten with the same bytes changes nothing; a removed file or another date runs the refresh."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir, data)
+    url = f"duckdb:///{data}/cies.duckdb"
+    instance = dg.DagsterInstance.ephemeral()   # the runs of one deployment: the gate looks up the last one
+    first = refresh(data, url, instance)
+    assert first.success
+    wh = Warehouse(url)
+    try:
+        before = _snapshot(wh)
+        second = refresh(data, url, instance)
+        assert second.success
+        assert _steps(second, "STEP_START") == {"ingest__cambios"}
+        assert {"ingest__sesnsp", "staging_sesnsp", "harmonized__carpetas_trata", "publicar_warehouse",
+                "reports__reporte_conciliacion"} <= _steps(second, "STEP_SKIPPED")
+        assert second.get_asset_materialization_events() == []
+        [observation] = [e.event_specific_data.asset_observation for e in second.all_events
+                         if e.event_type_value == "ASSET_OBSERVATION"]
+        assert observation.asset_key == dg.AssetKey(["ingest", "cambios"])
+        assert f"la corrida {first.run_id[:8]}" in observation.metadata["omitido"].value
+        cargas = q(wh, "SELECT run_id, archivos, corte, versiones_crosswalk, filas FROM warehouse.cargas "
+                       "ORDER BY iniciado")
+        assert list(cargas["run_id"]) == [first.run_id, second.run_id]
+        for column in ("archivos", "corte", "versiones_crosswalk", "filas"):
+            assert cargas[column][0] == cargas[column][1], column
+        assert _snapshot(wh) == before
+
+        municipal = next((data / "sesnsp").glob("Municipal-*"))
+        municipal.write_bytes(municipal.read_bytes())      # new mtime, same bytes
+        assert _steps(refresh(data, url, instance), "STEP_START") == {"ingest__cambios"}
+
+        # another date is evaluated anew (freshness checks count days), each step on its stored results: the
+        # tables are what the first refresh wrote (the skipped runs' cargas rows do not hide that)
+        fourth = refresh(data, url, instance, hoy="2026-11-29")
+        assert fourth.success and "publicar_warehouse" in _steps(fourth, "STEP_START")
+        meta = {e.asset_key.to_user_string(): e.materialization.metadata
+                for e in fourth.get_asset_materialization_events()}
+        assert "tabla sin cambio" in meta["warehouse/fact_carpetas_trata"]["omitido"].value
+        assert f"la corrida {first.run_id[:8]}" in meta["harmonized/carpetas_trata"]["omitido"].value
+
+        rejected = next((data / "inbox" / "state_reports").rglob("CIE_Guerrero_2025.xlsx"))
+        rejected.unlink()
+        fifth = refresh(data, url, instance, hoy="2026-11-29")
+        assert fifth.success and {"ingest__reportes_cie", "publicar_warehouse"} <= _steps(fifth, "STEP_START")
+        assert q(wh, "SELECT count(*) AS n FROM quality.archivos_rechazados")["n"][0] == 0
+        assert len(q(wh, "SELECT run_id FROM warehouse.cargas")) == 5
+    finally:
+        wh.dispose()
 
 
 def test_second_refresh_gives_the_same_rows_and_a_blocking_failure_keeps_them(run, tmp_path):

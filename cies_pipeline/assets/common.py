@@ -10,7 +10,7 @@ import pandas as pd
 from dagster._core.definitions.metadata import normalize_metadata
 from dagster._serdes import deserialize_value, serialize_value
 
-from cies_pipeline.memo import Cache
+from cies_pipeline.memo import Cache, memo_key, version_codigo
 from cies_pipeline.settings import TIMEZONE
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.sources.sesnsp import publicaciones_table
@@ -131,6 +131,11 @@ def thaw_checks(frozen: list[dict], why: str) -> list[dg.AssetCheckResult]:
         asset_key=dg.AssetKey(f["asset"]) if f["asset"] else None, check_name=f["check"], passed=f["passed"],
         severity=dg.AssetCheckSeverity(f["severity"]), description=f["description"],
         metadata={**deserialize_value(f["metadata"], as_type=dict), "omitido": why}) for f in frozen]
+
+
+def publication_key(warehouse_url: str, cies: CiesResource) -> str:
+    """Key of the last publish's table hashes (memo "publicacion"): same warehouse, code version and month."""
+    return memo_key("publicacion", warehouse_url, version_codigo(), f"{cies.today():%Y-%m}")
 
 
 def skip_reason(key: str, run_id: str) -> str:

@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from cies_pipeline import governance
+from cies_pipeline.assets.ingest import CAMBIOS_KEY
 from cies_pipeline.assets.common import CiesResource, freeze_checks, huella, preview, skip_reason, thaw_checks
 from cies_pipeline.memo import memo_key, version_codigo
 from cies_pipeline.assets.staging import suite_check, suite_spec
@@ -148,7 +149,7 @@ _DIMENSIONES = _key("dimensiones")
 DIMENSION_TABLES = {"warehouse.dim_entidad": "dim_entidad", "warehouse.dim_forma_explotacion": "dim_forma_explotacion"}
 
 
-@dg.asset(key=_DIMENSIONES, group_name=GROUP, kinds={"pandas"},
+@dg.asset(key=_DIMENSIONES, group_name=GROUP, kinds={"pandas"}, deps=[CAMBIOS_KEY],
           check_specs=[suite_spec(_DIMENSIONES, suite) for suite in DIMENSION_TABLES.values()])
 def dimensiones(cies: CiesResource):
     """Entidades y formas de explotación de los crosswalks: las dimensiones que no vienen de un archivo."""

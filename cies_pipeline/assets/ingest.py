@@ -1,17 +1,62 @@
 """Group `ingest`: read each source folder by content into a SourceResult, with its row accounting checks."""
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 import dagster as dg
 import pandas as pd
 
-from cies_pipeline.assets.common import CiesResource, preview, source_metadata
+from cies_pipeline.assets.common import CiesResource, preview, publication_key, source_metadata
+from cies_pipeline.memo import inputs_fingerprint
+from cies_pipeline.warehouse.resource import WarehouseResource
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.sources.reference import read_reference_dir
 from cies_pipeline.sources.sesnsp import metodologia_overlaps, read_sesnsp_dir
 from cies_pipeline.sources.state_reports import read_state_reports
 
 GROUP = "ingest"
+CAMBIOS_KEY = dg.AssetKey([GROUP, "cambios"])
+
+
+@dg.asset(key=CAMBIOS_KEY, group_name=GROUP, output_required=False, kinds={"python"})
+def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: WarehouseResource):
+    """¿Cambió algo desde el último refresco? Si no, nada más se ejecuta.
+
+    The refresh's first step. Its fingerprint: every input file's sha256 (remembered by stat: an unchanged file
+    is not read), the code and crosswalk versions, the warehouse, the reconciliation start and the date the run
+    evaluates (freshness checks count days). When it equals the fingerprint of the last refresh, that refresh
+    succeeded and its load is still the warehouse's latest (`warehouse.cargas`), this step yields no output:
+    Dagster then skips every step downstream (shown as skipped in the UI; this step's observation and log say
+    why), and `warehouse.cargas` gets this run's row, a copy of that load's. Otherwise the refresh runs, and
+    inside it each step still reuses what did not change (memo.py)."""
+    cache = cies.cache()
+    wh = warehouse.get()
+    key, files = inputs_fingerprint(cache.hashes, [cies.sesnsp_dir, cies.reference_dir, cies.inbox_dir],
+                                    wh.url_sin_clave(), cies.today().isoformat(), cies.reconciliacion_desde)
+    cache.save()   # the readers take these sha256 instead of hashing the files again
+    last = cache.memo.get("refresco", key)
+    previous = context.instance.get_run_by_id(last["run_id"]) if last else None
+    unchanged = (previous is not None and previous.status == dg.DagsterRunStatus.SUCCESS
+                 and wh.latest_run_id() == last["run_id"])
+    cache.memo.put("refresco", key, {"run_id": context.run_id})
+    meta = {"huella": key[:16], "archivos": len(files)}
+    if not unchanged:
+        yield dg.Output(meta, metadata={**meta, "decision": "refrescar: hay entradas, código, fecha o almacén "
+                                        "distintos de los del último refresco que terminó bien"})
+        return
+    why = (f"sin cambios: mismos archivos de entrada (sha256), versión de código, crosswalks, almacén y fecha que "
+           f"la corrida {last['run_id'][:8]}, que terminó bien y cuya carga sigue siendo la última del almacén; "
+           "no se recalculó ni se reescribió nada (warehouse.cargas registra esta corrida)")
+    wh.repeat_load(last["run_id"], context.run_id, datetime.now(timezone.utc))
+    # the warehouse holds what that publish wrote: the next publish compares its tables with it still
+    published = cache.memo.get("publicacion", publication_key(wh.url_sin_clave(), cies))
+    if published and published["ultima_carga"] == last["run_id"]:
+        cache.memo.put("publicacion", publication_key(wh.url_sin_clave(), cies),
+                       {**published, "ultima_carga": context.run_id})
+    context.log.info(why)
+    yield dg.AssetObservation(asset_key=CAMBIOS_KEY, metadata={**meta, "omitido": why,
+                                                                "corrida_anterior": last["run_id"]})
+
 
 
 def accounting_check(result: SourceResult) -> dg.AssetCheckResult:
@@ -56,7 +101,8 @@ def _source_asset(name: str, description: str, read: Callable[[CiesResource], So
                           description="datos personales rechazados y columnas ocultas o desconocidas"),
     ]
 
-    @dg.asset(key=key, group_name=GROUP, description=description, kinds=kinds, check_specs=checks)
+    @dg.asset(key=key, group_name=GROUP, description=description, kinds=kinds, check_specs=checks,
+              deps=[CAMBIOS_KEY])
     def _asset(context: dg.AssetExecutionContext, cies: CiesResource):
         result = read(cies)
         yield dg.Output(result, metadata=source_metadata(result))
@@ -84,4 +130,4 @@ referencia = _source_asset(
     "referencia", "Catálogo AGEEML de INEGI y población estatal de CONAPO.",
     lambda cies: read_reference_dir(cies.reference_dir, cache=cies.cache()), {"csv"})
 
-ASSETS = [reportes_cie, sesnsp, referencia]
+ASSETS = [cambios, reportes_cie, sesnsp, referencia]

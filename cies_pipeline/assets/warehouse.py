@@ -12,8 +12,9 @@ import dagster as dg
 import pandas as pd
 
 import cies_pipeline
-from cies_pipeline.assets.common import CiesResource, freeze_checks, preview, skip_reason, thaw_checks
-from cies_pipeline.memo import memo_key, table_fingerprint, version_codigo
+from cies_pipeline.assets.common import (CiesResource, freeze_checks, preview, publication_key, skip_reason,
+                                         thaw_checks)
+from cies_pipeline.memo import table_fingerprint
 from cies_pipeline.assets.harmonized import Gobernanza
 from cies_pipeline.harmonize.crosswalks import crosswalk_versions
 from cies_pipeline.harmonize.facts import Harmonized
@@ -137,7 +138,7 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
         clock.lap("tablas armadas")
         huellas = {name: table_fingerprint(frame) for name, frame in frames.items()}
         clock.lap("huellas")
-        memo_key_ = memo_key("publicacion", wh.url_sin_clave(), version_codigo(), f"{cies.today():%Y-%m}")
+        memo_key_ = publication_key(wh.url_sin_clave(), cies)
         last = cache.memo.get("publicacion", memo_key_)
         if last and last["ultima_carga"] != wh.latest_run_id():
             last = None

@@ -263,6 +263,18 @@ class Warehouse:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- writing --------------------------------------------------------------------------------
+    def repeat_load(self, previous_run_id: str, run_id: str, at: datetime) -> None:
+        """Record in warehouse.cargas a refresh that found nothing to change: the row of the load
+        `previous_run_id` (same files, release, versions and table sizes) with this run's id and times."""
+        t = TABLES["warehouse.cargas"]
+        rows = self.query(f"SELECT * FROM {_qualified(t)} WHERE run_id = :r", r=previous_run_id)
+        if rows.empty:
+            raise ValueError(f"warehouse.cargas has no load {previous_run_id} to repeat")
+        row = rows.iloc[[0]][t.column_names].reset_index(drop=True)
+        row["run_id"] = run_id
+        row["iniciado"] = row["terminado"] = at.astimezone(timezone.utc).replace(tzinfo=None)
+        self.publish({"warehouse.cargas": row}, run_id=run_id, loaded_at=at)
+
     def publish(self, frames: dict[str, pd.DataFrame], run_id: str,
                 loaded_at: datetime | None = None) -> dict[str, int]:
         """Replace (or, for append-only tables, extend) every given table in one transaction.
