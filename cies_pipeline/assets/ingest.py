@@ -36,7 +36,9 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
     cache.save()   # the readers take these sha256 instead of hashing the files again
     last = cache.memo.get("refresco", key)
     previous = context.instance.get_run_by_id(last["run_id"]) if last else None
+    # a whole `refresh` (not a run of a few assets) that succeeded, and whose load is the warehouse's latest
     unchanged = (previous is not None and previous.status == dg.DagsterRunStatus.SUCCESS
+                 and previous.job_name == "refresh" and not previous.asset_selection
                  and wh.latest_run_id() == last["run_id"])
     cache.memo.put("refresco", key, {"run_id": context.run_id})
     meta = {"huella": key[:16], "archivos": len(files)}
