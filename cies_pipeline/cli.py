@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import sys
@@ -125,6 +126,10 @@ def cmd_refresh(args) -> int:
 
     from cies_pipeline.runlock import refresh_lock
 
+    # When ingest/cambios finds nothing changed, Dagster warns on stderr, for each skipped step with a blocking
+    # check, that the check "emitted no result": the step did not run, which the summary already says.
+    logging.getLogger("dagster._core.execution.plan.active").addFilter(
+        lambda record: "emitted no result" not in record.getMessage())
     run_id = str(uuid.uuid4())
     # One refresh per data directory at a time: a second one waits here (see runlock.py).
     with refresh_lock(settings.data_dir), dg.DagsterInstance.get() as instance:
