@@ -153,3 +153,27 @@ def test_postgres_copy_keeps_every_text_as_written_and_null_as_null(postgres_url
     assert sorted((r[2], r[4]) for r in results[0] if r[2] is not None) == [
         (2, ""), (3, None), (5, 'dijo "sí", luego'), (6, "línea\nnueva\ty tab"), (7, "ñandú")]
     assert [r[4] for r in results[0] if r[2] is None] == ["\\N"]
+
+
+def test_a_refresh_with_nothing_changed_repeats_the_last_load_row(postgres_url, tmp_path):
+    """repeat_load (ingest/cambios found nothing to do): the previous load's files, release, versions and table
+    sizes under the new run's id and time, on both backends; a load that is not there is an error."""
+    from datetime import datetime, timezone
+
+    first = pd.DataFrame({"run_id": ["r1"], "iniciado": [T("2026-11-28 08:00")], "terminado": [T("2026-11-28 08:01")],
+                          "archivos": ['[{"archivo_origen": "a.csv", "archivo_sha256": "ab12"}]'],
+                          "corte": [T("2025-10-01")], "versiones_crosswalk": ['{"formas": "v1"}'],
+                          "version_codigo": ["0.1.0"], "filas": ['{"warehouse.reconciliacion": 1280}']})
+    for url in (postgres_url, f"duckdb:///{tmp_path}/w.duckdb"):
+        wh = Warehouse(url)
+        wh.publish({"warehouse.cargas": first}, run_id="r1")
+        wh.repeat_load("r1", "r2", datetime(2026, 11, 28, 15, 30, tzinfo=timezone.utc))
+        rows = wh.query("SELECT * FROM warehouse.cargas ORDER BY iniciado")
+        assert rows["run_id"].tolist() == ["r1", "r2"]
+        assert pd.Timestamp(rows["iniciado"][1]) == T("2026-11-28 15:30") == pd.Timestamp(rows["terminado"][1])
+        for column in ("archivos", "corte", "versiones_crosswalk", "version_codigo", "filas"):
+            assert rows[column][0] == rows[column][1], (url, column)
+        assert wh.latest_run_id() == "r2"
+        with pytest.raises(ValueError, match="no load r9"):
+            wh.repeat_load("r9", "r3", datetime.now(timezone.utc))
+        wh.dispose()

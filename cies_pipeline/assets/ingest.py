@@ -1,4 +1,5 @@
-"""Group `ingest`: read each source folder by content into a SourceResult, with its row accounting checks."""
+"""Group `ingest`: `cambios` first (did anything change since the last refresh?), then each source folder read
+by content into a SourceResult, with its row accounting checks."""
 
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -58,7 +59,6 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
     context.log.info(why)
     yield dg.AssetObservation(asset_key=CAMBIOS_KEY, metadata={**meta, "omitido": why,
                                                                 "corrida_anterior": last["run_id"]})
-
 
 
 def accounting_check(result: SourceResult) -> dg.AssetCheckResult:
