@@ -1,7 +1,9 @@
 """Groups `warehouse` and `quality`: every table of a refresh published in one transaction.
 
 One multi-asset writes them all so that analysts never see a half-refreshed warehouse: each table is still
-its own asset in the UI (named like the table, with its column schema and row count).
+its own asset in the UI (named like the table, with its column schema and row count). Each table's suite ran
+where the table was computed; this step reports that result on the table, and validates again, before
+writing anything, only a table whose content is not what was validated.
 """
 
 import time
@@ -22,9 +24,9 @@ from cies_pipeline.assets.quality_checks import table_suite_specs, validate_tabl
 from cies_pipeline.assets.staging import validation_of
 from cies_pipeline.quality.data_docs import page_url
 from cies_pipeline.quality.gx import build_data_docs
+from cies_pipeline.quality.suites import TABLE_SUITES
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.warehouse.resource import WarehouseResource, dumps
-from cies_pipeline.quality.suites import TABLE_SUITES
 from cies_pipeline.warehouse.schema import TABLES, Table
 
 
