@@ -310,13 +310,20 @@ def _steps(result, event: str) -> set[str]:
     return {e.step_key for e in result.all_events if e.event_type_value == event}
 
 
-def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir):
+@pytest.fixture
+def warehouse_url(tmp_path):
+    """The warehouse of a test that refreshes its own copy of the sample (PostgreSQL in test_pipeline_postgres)."""
+    return f"duckdb:///{tmp_path}/cies.duckdb"
+
+
+def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir, monkeypatch, warehouse_url):
     """Same inputs, code, warehouse and date as the last refresh, which succeeded: only ingest/cambios runs,
     every other step is skipped, the reason is on its observation, and warehouse.cargas records the run.
-    A file rewritten with the same bytes changes nothing; a removed file or another date runs the refresh."""
+    A file rewritten with the same bytes changes nothing; a changed setting, a removed file or another date runs
+    the refresh."""
     data = tmp_path / "data"
     shutil.copytree(sample_dir, data)
-    url = f"duckdb:///{data}/cies.duckdb"
+    url = warehouse_url
     instance = dg.DagsterInstance.ephemeral()   # the runs of one deployment: the gate looks up the last one
     first = refresh(data, url, instance)
     assert first.success
@@ -344,6 +351,11 @@ def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir):
         municipal.write_bytes(municipal.read_bytes())      # new mtime, same bytes
         assert _steps(refresh(data, url, instance), "STEP_START") == {"ingest__cambios"}
 
+        monkeypatch.setenv("CIES_UMBRAL_SUPRESION", "5")   # a setting the steps read: the refresh runs
+        assert "publicar_warehouse" in _steps(refresh(data, url, instance), "STEP_START")
+        monkeypatch.delenv("CIES_UMBRAL_SUPRESION")        # back as before: not what the last refresh used
+        assert "publicar_warehouse" in _steps(refresh(data, url, instance), "STEP_START")
+
         # another date is evaluated anew (freshness checks count days), each step on its stored results: the
         # tables are what the first refresh wrote (the skipped runs' cargas rows do not hide that)
         fourth = refresh(data, url, instance, hoy="2026-11-29")
@@ -358,7 +370,7 @@ def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir):
         fifth = refresh(data, url, instance, hoy="2026-11-29")
         assert fifth.success and {"ingest__reportes_cie", "publicar_warehouse"} <= _steps(fifth, "STEP_START")
         assert q(wh, "SELECT count(*) AS n FROM quality.archivos_rechazados")["n"][0] == 0
-        assert len(q(wh, "SELECT run_id FROM warehouse.cargas")) == 5
+        assert len(q(wh, "SELECT run_id FROM warehouse.cargas")) == 7
     finally:
         wh.dispose()
 

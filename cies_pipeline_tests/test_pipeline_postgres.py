@@ -22,6 +22,12 @@ del _cli_duckdb
 del test_cli_refresh_writes_summary_and_shares_the_dagster_instance  # noqa: F821
 
 
+@pytest.fixture
+def warehouse_url():
+    with throwaway_database("cies_gate") as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, sample_dir):
     data = tmp_path_factory.mktemp("e2e_pg")

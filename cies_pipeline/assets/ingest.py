@@ -1,6 +1,7 @@
 """Group `ingest`: `cambios` first (did anything change since the last refresh?), then each source folder read
 by content into a SourceResult, with its row accounting checks."""
 
+import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -17,6 +18,10 @@ from cies_pipeline.sources.state_reports import read_state_reports
 
 GROUP = "ingest"
 CAMBIOS_KEY = dg.AssetKey([GROUP, "cambios"])
+# Settings read from the environment by the steps (suppression threshold, freshness limits, Data Docs links):
+# a change to any of them must run the refresh again
+SETTINGS_ENV = ("CIES_UMBRAL_SUPRESION", "CIES_MAX_EDAD_SESNSP_DIAS", "CIES_MAX_EDAD_CIE_DIAS",
+                "CIES_DATA_DOCS_URL", "CIES_DATA_DOCS_PORT")
 
 
 @dg.asset(key=CAMBIOS_KEY, group_name=GROUP, output_required=False, kinds={"python"})
@@ -24,8 +29,8 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
     """¿Cambió algo desde el último refresco? Si no, nada más se ejecuta.
 
     The refresh's first step. Its fingerprint: every input file's sha256 (remembered by stat: an unchanged file
-    is not read), the code and crosswalk versions, the warehouse, the reconciliation start and the date the run
-    evaluates (freshness checks count days). When it equals the fingerprint of the last refresh, that refresh
+    is not read), the code and crosswalk versions, the warehouse, the reconciliation start, the settings in
+    SETTINGS_ENV and the date the run evaluates (freshness checks count days). When it equals the fingerprint of the last refresh, that refresh
     succeeded and its load is still the warehouse's latest (`warehouse.cargas`), this step yields no output:
     Dagster then skips every step downstream (shown as skipped in the UI; this step's observation and log say
     why), and `warehouse.cargas` gets this run's row, a copy of that load's. Otherwise the refresh runs, and
@@ -33,7 +38,8 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
     cache = cies.cache()
     wh = warehouse.get()
     key, files = inputs_fingerprint(cache.hashes, [cies.sesnsp_dir, cies.reference_dir, cies.inbox_dir],
-                                    wh.url_sin_clave(), cies.today().isoformat(), cies.reconciliacion_desde)
+                                    wh.url_sin_clave(), cies.today().isoformat(), cies.reconciliacion_desde,
+                                    {name: os.environ.get(name) for name in SETTINGS_ENV})
     cache.save()   # the readers take these sha256 instead of hashing the files again
     last = cache.memo.get("refresco", key)
     previous = context.instance.get_run_by_id(last["run_id"]) if last else None
@@ -47,7 +53,8 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
         yield dg.Output(meta, metadata={**meta, "decision": "refrescar: hay entradas, código, fecha o almacén "
                                         "distintos de los del último refresco que terminó bien"})
         return
-    why = (f"sin cambios: mismos archivos de entrada (sha256), versión de código, crosswalks, almacén y fecha que "
+    why = (f"sin cambios: mismos archivos de entrada (sha256), versión de código, crosswalks, almacén, ajustes y "
+           f"fecha que "
            f"la corrida {last['run_id'][:8]}, que terminó bien y cuya carga sigue siendo la última del almacén; "
            "no se recalculó ni se reescribió nada (warehouse.cargas registra esta corrida)")
     wh.repeat_load(last["run_id"], context.run_id, datetime.now(timezone.utc))
