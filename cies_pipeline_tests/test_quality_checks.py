@@ -70,6 +70,15 @@ def run(tmp_path_factory, sample_dir):
     wh.dispose()
 
 
+def _rows(url: str, table: str) -> int | None:
+    """Rows of a warehouse table (None when it does not exist)."""
+    wh = Warehouse(url)
+    try:
+        return wh.table_counts().get(table)
+    finally:
+        wh.dispose()
+
+
 def _detail(evaluation) -> str:
     return str(evaluation.metadata["detalle"].value)
 
@@ -159,11 +168,7 @@ def test_broken_row_accounting_fails_with_error_and_publishes_nothing(tmp_path_f
     published = [e for e in result.get_asset_materialization_events()
                  if e.asset_key.path[0] in ("warehouse", "quality")]
     assert published == []
-    wh = Warehouse(url)
-    try:
-        assert wh.table_counts().get("warehouse.reconciliacion") in (None, 0)
-    finally:
-        wh.dispose()
+    assert _rows(url, "warehouse.reconciliacion") in (None, 0)   # nothing written
 
 
 def test_blocking_suite_stops_before_writing(tmp_path_factory, sample_dir, monkeypatch):
@@ -184,11 +189,7 @@ def test_blocking_suite_stops_before_writing(tmp_path_factory, sample_dir, monke
     assert checks[("harmonized/dimensiones", "gx_dim_forma_explotacion")].passed  # the other is still reported
     started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
     assert "harmonized__dimensiones" in started and "publicar_warehouse" not in started
-    wh = Warehouse(url)
-    try:
-        assert wh.table_counts().get("warehouse.dim_entidad") in (None, 0)
-    finally:
-        wh.dispose()
+    assert _rows(url, "warehouse.dim_entidad") in (None, 0)   # nothing written
 
 
 def test_publish_validates_what_it_cannot_match(tmp_path_factory, sample_dir, monkeypatch):
@@ -219,8 +220,4 @@ def test_publish_validates_what_it_cannot_match(tmp_path_factory, sample_dir, mo
     assert reused.passed and "harmonized/dim_municipio" in reused.metadata["omitido"].value
     assert any(e.step_key == "publicar_warehouse" for e in result.all_events
                if e.event_type_value == "STEP_FAILURE")
-    wh = Warehouse(url)
-    try:
-        assert wh.table_counts().get("warehouse.dim_entidad") in (None, 0)
-    finally:
-        wh.dispose()
+    assert _rows(url, "warehouse.dim_entidad") in (None, 0)   # nothing written

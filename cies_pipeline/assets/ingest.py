@@ -59,10 +59,10 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
            "no se recalculó ni se reescribió nada (warehouse.cargas registra esta corrida)")
     wh.repeat_load(last["run_id"], context.run_id, datetime.now(timezone.utc))
     # the warehouse holds what that publish wrote: the next publish compares its tables with it still
-    published = cache.memo.get("publicacion", publication_key(wh.url_sin_clave(), cies))
+    published_key = publication_key(wh.url_sin_clave(), cies)
+    published = cache.memo.get("publicacion", published_key)
     if published and published["ultima_carga"] == last["run_id"]:
-        cache.memo.put("publicacion", publication_key(wh.url_sin_clave(), cies),
-                       {**published, "ultima_carga": context.run_id})
+        cache.memo.put("publicacion", published_key, {**published, "ultima_carga": context.run_id})
     context.log.info(why)
     yield dg.AssetObservation(asset_key=CAMBIOS_KEY, metadata={**meta, "omitido": why,
                                                                 "corrida_anterior": last["run_id"]})

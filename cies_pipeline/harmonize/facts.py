@@ -22,7 +22,7 @@ from cies_pipeline.harmonize.categories import (NACIONALIDAD_NE, NO_ESPECIFICADA
                                                 classify_nacionalidad, classify_sexo,
                                                 crosswalk_versions_used)
 from cies_pipeline.harmonize.crosswalks import versions_text
-from cies_pipeline.sources.common import normalize_label
+from cies_pipeline.sources.common import concat_keeping_categories, normalize_label
 from cies_pipeline.harmonize.municipalities import resolve_municipios
 
 __all__ = ["FACT_CARPETAS_COLUMNS", "FACT_VICTIMAS_COLUMNS", "SIN_MAPEO_COLUMNS", "Harmonized",
@@ -74,24 +74,9 @@ FACT_CATEGORICAL = ("cve_ent", "cvegeo", "nivel", "fuente", "metodologia", "muni
 
 
 def concat_facts(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """pd.concat of fact parts, with each FACT_CATEGORICAL column first given the same categories in every
-    part (their sorted union: what astype("category") of the concatenation gives), so that it stays
-    categorical instead of becoming hundreds of thousands of Python strings to factorize again."""
-    out = [f.copy(deep=False) for f in frames]
-    for column in FACT_CATEGORICAL:
-        if len(out) < 2 or not all(column in f for f in out) \
-                or not any(isinstance(f[column].dtype, pd.CategoricalDtype) for f in out):
-            continue
-        values = [f[column].cat.remove_unused_categories().cat.categories
-                  if isinstance(f[column].dtype, pd.CategoricalDtype) else pd.Index(f[column].dropna().unique())
-                  for f in out]
-        try:
-            union = values[0].append(values[1:]).unique().sort_values()
-        except TypeError:   # labels of mixed types: left to pd.concat
-            continue
-        for f in out:
-            f[column] = f[column].astype(pd.CategoricalDtype(union))
-    return pd.concat(out, ignore_index=True)
+    """pd.concat of fact parts, FACT_CATEGORICAL columns kept categorical with sorted categories (what
+    astype("category") of the concatenation gives), without a Python string per row in between."""
+    return concat_keeping_categories(frames, FACT_CATEGORICAL, sort=True)
 
 
 def _object(series: pd.Series) -> pd.Series:

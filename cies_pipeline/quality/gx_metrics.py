@@ -50,9 +50,7 @@ def between(cls, column: pd.Series, min_value=None, max_value=None, strict_min=N
             and not pd.api.types.is_bool_dtype(dtype) and not column.hasnans
             and all(v is None or _is_number(v) for v in (min_value, max_value))
             and (min_value is not None or max_value is not None)):
-        values = pd.Series(column.to_numpy(dtype=dtype.numpy_dtype), index=column.index)
-        return gx_between(cls, values, min_value=min_value, max_value=max_value, strict_min=strict_min,
-                          strict_max=strict_max, **kwargs)
+        column = pd.Series(column.to_numpy(dtype=dtype.numpy_dtype), index=column.index)   # GX's vectorised path
     return gx_between(cls, column, min_value=min_value, max_value=max_value, strict_min=strict_min,
                       strict_max=strict_max, **kwargs)
 

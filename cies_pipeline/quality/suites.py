@@ -19,7 +19,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
 from dataclasses import dataclass  # noqa: E402
 from datetime import date, datetime  # noqa: E402
-from typing import Any, Callable, ClassVar, Dict, Literal, Optional, Tuple  # noqa: E402
+from typing import Any, Callable, ClassVar, Dict, Optional, Tuple  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 import great_expectations.expectations as gxe  # noqa: E402
@@ -58,36 +58,7 @@ def mexico_today() -> date:
     return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
-# -- a dtype expectation that understands pandas' nullable and pandas 3 string dtypes ---------------
-class ExpectColumnDtypeKind(BatchExpectation):
-    """Expect the column's pandas dtype to be of a kind: texto, entero, fecha, booleano or numero.
-
-    GX's `expect_column_values_to_be_in_type_list` compares dtype objects and does not recognise pandas
-    3's default `str` dtype nor `Int64`; here the kind is decided by `pandas.api.types`. Text may also
-    be `object` (None-filled columns). An empty frame's columns are often `object` (nothing to infer
-    from), so with zero rows `object` is accepted for every kind.
-    """
-
-    column: str
-    kind: Literal["texto", "entero", "fecha", "booleano", "numero"]
-
-    metric_dependencies: ClassVar[Tuple[str, ...]] = ("table.column_types", "table.row_count")
-    success_keys: ClassVar[Tuple[str, ...]] = ("column", "kind")
-    domain_keys: ClassVar[Tuple[str, ...]] = ("batch_id",)
-    args_keys: ClassVar[Tuple[str, ...]] = ("column", "kind")
-
-    def _validate(self, metrics: Dict, runtime_configuration: Optional[dict] = None,
-                  execution_engine: Any = None) -> Dict:
-        column = self.configuration.kwargs["column"]
-        kind = self.configuration.kwargs["kind"]
-        found = [t["type"] for t in metrics["table.column_types"] if t["name"] == column]
-        if not found:
-            return {"success": False, "result": {"observed_value": "columna ausente"}}
-        dtype = found[0]
-        return {"success": dtype_is_kind(dtype, kind, empty=metrics["table.row_count"] == 0),
-                "result": {"observed_value": str(dtype)}}
-
-
+# -- a column-contract expectation that understands pandas' nullable and pandas 3 string dtypes ------
 class ExpectColumnsOfKinds(BatchExpectation):
     """Expect every column of a table's contract to exist, each of its kind (texto, entero, fecha, booleano,
     numero; see `dtype_is_kind`): one expectation for the whole contract. GX spends about 0.05-0.15 s on each

@@ -40,16 +40,35 @@ def empty_frame(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
-def concat_keeping_categories(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """pd.concat, except that a column categorical in every frame stays categorical (pd.concat turns
-    categoricals with different categories into plain strings, losing their speed and memory)."""
-    out = pd.concat(frames, ignore_index=True)
-    for column in out.columns:
-        if not isinstance(out[column].dtype, pd.CategoricalDtype) and all(
-                column in f and isinstance(f[column].dtype, pd.CategoricalDtype) for f in frames):
-            out[column] = pd.Categorical(
-                pd.api.types.union_categoricals([f[column] for f in frames], ignore_order=True))
-    return out
+def concat_keeping_categories(frames: list[pd.DataFrame], columns: tuple[str, ...] | None = None,
+                              sort: bool = False) -> pd.DataFrame:
+    """pd.concat, except that categorical columns stay categorical: each is first given the same categories in
+    every frame (their union), so pd.concat keeps it instead of building a Python string per row (and the
+    caller factorizing them again).
+
+    `columns`: these columns, when at least one frame has them categorical (the values of the others join the
+    union); by default, the columns categorical in every frame. `sort`: the union sorted and without unused
+    categories (what astype("category") of the concatenation gives) rather than in order of appearance."""
+    out = [f.copy(deep=False) for f in frames]
+    if columns is None:
+        columns = tuple(c for c in (out[0].columns if out else [])
+                        if all(c in f and isinstance(f[c].dtype, pd.CategoricalDtype) for f in out))
+    for column in columns:
+        if len(out) < 2 or not all(column in f for f in out) \
+                or not any(isinstance(f[column].dtype, pd.CategoricalDtype) for f in out):
+            continue
+        values = [(f[column].cat.remove_unused_categories() if sort else f[column]).cat.categories
+                  if isinstance(f[column].dtype, pd.CategoricalDtype) else pd.Index(f[column].dropna().unique())
+                  for f in out]
+        union = values[0].append(values[1:]).unique()
+        if sort:
+            try:
+                union = union.sort_values()
+            except TypeError:   # labels of mixed types: left to pd.concat
+                continue
+        for f in out:
+            f[column] = f[column].astype(pd.CategoricalDtype(union))
+    return pd.concat(out, ignore_index=True)
 
 
 def sha256_of(path: Path) -> str:
