@@ -163,3 +163,21 @@ def test_freshness_cie_from_the_end_of_the_last_period():
     assert out[["cve_ent", "nombre", "ultimo_periodo", "dias"]].values.tolist() == \
         [["01", "Aguascalientes", T("2025-09-01"), 120]]
     assert cs.cie_vencidos(periodos, date(2026, 1, 8), 100).empty
+
+
+def test_what_freshness_reads_is_remembered_and_gives_the_same_verdicts():
+    periodos = pd.DataFrame({"cve_ent": ["01", "01", "14", "14"],
+                             "periodo": pd.to_datetime(["2025-06-01", "2025-09-01", "2025-12-01", None])})
+    cortes = pd.Series(pd.to_datetime(["2025-06-01", "2025-12-01", None]))
+    entradas = cs.entradas_frescura(periodos, cortes)
+    assert entradas == {"cie": {"01": "2025-09-01", "14": "2025-12-01"}, "corte": "2025-12-01"}
+    # 01's 2025-09 ended 2025-10-01 (100 days before 2026-01-09); 14's 2025-12 ended 2026-01-01; the release of
+    # 2025-12-01 is 39 days old on 2026-01-09, 76 on 2026-02-15
+    assert cs.vencidas(entradas, date(2026, 1, 9), 100, 75) == {"cie": [], "sesnsp": False}
+    assert cs.vencidas(entradas, date(2026, 1, 10), 100, 75) == {"cie": ["01"], "sesnsp": False}
+    assert cs.vencidas(entradas, date(2026, 2, 15), 100, 75) == {"cie": ["01"], "sesnsp": True}
+    assert cs.vencidas(entradas, date(2026, 4, 12), 100, 75) == {"cie": ["01", "14"], "sesnsp": True}
+    # nothing read at all: no state listed (coverage shows them), the SESNSP release missing counts as stale
+    nada = cs.entradas_frescura(pd.DataFrame(columns=["cve_ent", "periodo"]), pd.Series(dtype="datetime64[ns]"))
+    assert nada == {"cie": {}, "corte": None}
+    assert cs.vencidas(nada, date(2026, 1, 9), 100, 75) == {"cie": [], "sesnsp": True}

@@ -310,6 +310,11 @@ def _steps(result, event: str) -> set[str]:
     return {e.step_key for e in result.all_events if e.event_type_value == event}
 
 
+def _observations(result) -> list:
+    return [e.event_specific_data.asset_observation for e in result.all_events
+            if e.event_type_value == "ASSET_OBSERVATION"]
+
+
 @pytest.fixture
 def warehouse_url(tmp_path):
     """The warehouse of a test that refreshes its own copy of the sample (PostgreSQL in test_pipeline_postgres)."""
@@ -317,10 +322,11 @@ def warehouse_url(tmp_path):
 
 
 def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir, monkeypatch, warehouse_url):
-    """Same inputs, code, warehouse and date as the last refresh, which succeeded: only ingest/cambios runs,
-    every other step is skipped, the reason is on its observation, and warehouse.cargas records the run.
-    A file rewritten with the same bytes changes nothing; a changed setting, a removed file or another date runs
-    the refresh."""
+    """Same inputs, code, warehouse and month as the last refresh, which succeeded, and the same inputs stale:
+    only ingest/cambios runs, every other step is skipped, the reason is on its observation, and
+    warehouse.cargas records the run. A file rewritten with the same bytes, or another day on which the
+    freshness checks would find the same inputs stale, changes nothing; a changed setting, a day on which an
+    input becomes stale, or a removed file runs the refresh."""
     data = tmp_path / "data"
     shutil.copytree(sample_dir, data)
     url = warehouse_url
@@ -336,8 +342,7 @@ def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir, monke
         assert {"ingest__sesnsp", "staging_sesnsp", "harmonized__carpetas_trata", "publicar_warehouse",
                 "reports__reporte_conciliacion"} <= _steps(second, "STEP_SKIPPED")
         assert second.get_asset_materialization_events() == []
-        [observation] = [e.event_specific_data.asset_observation for e in second.all_events
-                         if e.event_type_value == "ASSET_OBSERVATION"]
+        [observation] = _observations(second)
         assert observation.asset_key == dg.AssetKey(["ingest", "cambios"])
         assert f"la corrida {first.run_id[:8]}" in observation.metadata["omitido"].value
         cargas = q(wh, "SELECT run_id, archivos, corte, versiones_crosswalk, filas FROM warehouse.cargas "
@@ -356,21 +361,47 @@ def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir, monke
         monkeypatch.delenv("CIES_UMBRAL_SUPRESION")        # back as before: not what the last refresh used
         assert "publicar_warehouse" in _steps(refresh(data, url, instance), "STEP_START")
 
-        # another date is evaluated anew (freshness checks count days), each step on its stored results: the
-        # tables are what the first refresh wrote (the skipped runs' cargas rows do not hide that)
-        fourth = refresh(data, url, instance, hoy="2026-11-29")
-        assert fourth.success and "publicar_warehouse" in _steps(fourth, "STEP_START")
+        # The next night (same month): the sample's last SESNSP release (corte 2026-08-01) is 119 days old on
+        # HOY and 120 on 11-29, and the 25 states with a readable report last reported 2026-03 at the latest, a
+        # period that ended on 2026-04-01, more than 100 days before both dates: the freshness checks would find
+        # the same inputs stale, so nothing runs and the observation says so.
+        all_stale = ("25 entidades CIE vencidas (01, 02, 03, 05, 06, 07, 08, 09, 11, 13, 14, 15, 16, 17, 19, 20, "
+                     "21, 22, 23, 24, 25, 28, 29, 30, 31)")
+        next_night = refresh(data, url, instance, hoy="2026-11-29")
+        assert _steps(next_night, "STEP_START") == {"ingest__cambios"}
+        [observation] = _observations(next_night)
+        assert (f"la frescura evaluada al 2026-11-29 da lo mismo que al 2026-11-28 ({all_stale}, SESNSP vencido)"
+                in observation.metadata["omitido"].value)
+
+        # With at most 119 days for SESNSP, the release is fresh on HOY and stale on 11-29: that night runs, each
+        # step on its stored results (the tables are what the first refresh wrote; the skipped runs' cargas rows
+        # do not hide that), and the night after, stale as well, runs nothing again.
+        monkeypatch.setenv("CIES_MAX_EDAD_SESNSP_DIAS", "119")
+        fresh = refresh(data, url, instance)
+        checks = {e.check_name: e for e in fresh.get_asset_check_evaluations()}
+        assert checks["frescura_sesnsp"].passed
+        stale = refresh(data, url, instance, hoy="2026-11-29")
+        assert stale.success and "publicar_warehouse" in _steps(stale, "STEP_START")
+        [decision] = [e.materialization.metadata["decision"].value for e in stale.get_asset_materialization_events()
+                      if e.asset_key == dg.AssetKey(["ingest", "cambios"])]
+        assert decision == ("refrescar: la antigüedad de las entradas cambió de veredicto desde el 2026-11-28: "
+                            f"{all_stale}, SESNSP al día entonces, {all_stale}, SESNSP vencido al 2026-11-29")
+        checks = {e.check_name: e for e in stale.get_asset_check_evaluations()}
+        assert not checks["frescura_sesnsp"].passed
+        assert checks["frescura_sesnsp"].metadata["hoy"].value == "2026-11-29"
         meta = {e.asset_key.to_user_string(): e.materialization.metadata
-                for e in fourth.get_asset_materialization_events()}
+                for e in stale.get_asset_materialization_events()}
         assert "tabla sin cambio" in meta["warehouse/fact_carpetas_trata"]["omitido"].value
         assert f"la corrida {first.run_id[:8]}" in meta["harmonized/carpetas_trata"]["omitido"].value
+        assert _steps(refresh(data, url, instance, hoy="2026-11-30"), "STEP_START") == {"ingest__cambios"}
+        monkeypatch.delenv("CIES_MAX_EDAD_SESNSP_DIAS")
 
         rejected = next((data / "inbox" / "state_reports").rglob("CIE_Guerrero_2025.xlsx"))
         rejected.unlink()
         fifth = refresh(data, url, instance, hoy="2026-11-29")
         assert fifth.success and {"ingest__reportes_cie", "publicar_warehouse"} <= _steps(fifth, "STEP_START")
         assert q(wh, "SELECT count(*) AS n FROM quality.archivos_rechazados")["n"][0] == 0
-        assert len(q(wh, "SELECT run_id FROM warehouse.cargas")) == 7
+        assert len(q(wh, "SELECT run_id FROM warehouse.cargas")) == 10
     finally:
         wh.dispose()
 

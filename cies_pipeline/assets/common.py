@@ -133,6 +133,11 @@ def thaw_checks(frozen: list[dict], why: str) -> list[dg.AssetCheckResult]:
         metadata={**deserialize_value(f["metadata"], as_type=dict), "omitido": why}) for f in frozen]
 
 
+# memo: run id -> what revision_entradas' freshness checks read and the date they evaluated (ingest/cambios
+# evaluates freshness again from it on another day)
+FRESCURA_MEMO = "frescura"
+
+
 def publication_key(warehouse_url: str, cies: CiesResource) -> str:
     """Key of the last publish's table hashes (memo "publicacion"): same warehouse, code version and month."""
     return memo_key("publicacion", warehouse_url, version_codigo(), f"{cies.today():%Y-%m}")

@@ -3,13 +3,15 @@ by content into a SourceResult, with its row accounting checks."""
 
 import os
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import dagster as dg
 import pandas as pd
 
-from cies_pipeline.assets.common import CiesResource, preview, publication_key, source_metadata
+from cies_pipeline.assets.common import (FRESCURA_MEMO, CiesResource, preview, publication_key,
+                                         source_metadata)
 from cies_pipeline.memo import inputs_fingerprint
+from cies_pipeline.quality import crosssource
 from cies_pipeline.warehouse.resource import WarehouseResource
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.sources.reference import read_reference_dir
@@ -30,33 +32,47 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
 
     The refresh's first step. Its fingerprint: every input file's sha256 (remembered by stat: an unchanged file
     is not read), the code and crosswalk versions, the warehouse, the reconciliation start, the settings in
-    SETTINGS_ENV and the date the run evaluates (freshness checks count days). When it equals the fingerprint of the last refresh, that refresh
-    succeeded and its load is still the warehouse's latest (`warehouse.cargas`), this step yields no output:
-    Dagster then skips every step downstream (shown as skipped in the UI; this step's observation and log say
-    why), and `warehouse.cargas` gets this run's row, a copy of that load's. Otherwise the refresh runs, and
-    inside it each step still reuses what did not change (memo.py)."""
+    SETTINGS_ENV and the month the run evaluates (domain.md section 10). The freshness checks count days: on
+    another day they are evaluated again here, from what that refresh's checks read (memo FRESCURA_MEMO).
+    When the fingerprint equals the last refresh's, that refresh succeeded, its load is still the warehouse's
+    latest (`warehouse.cargas`) and the same inputs are stale today as on the day it evaluated, this step
+    yields no output: Dagster then skips every step downstream (shown as skipped in the UI; this step's
+    observation and log say why), and `warehouse.cargas` gets this run's row, a copy of that load's.
+    Otherwise the refresh runs, and inside it each step still reuses what did not change (memo.py)."""
     cache = cies.cache()
     wh = warehouse.get()
+    hoy = cies.today()
     key, files = inputs_fingerprint(cache.hashes, [cies.sesnsp_dir, cies.reference_dir, cies.inbox_dir],
-                                    wh.url_sin_clave(), cies.today().isoformat(), cies.reconciliacion_desde,
+                                    wh.url_sin_clave(), f"{hoy:%Y-%m}", cies.reconciliacion_desde,
                                     {name: os.environ.get(name) for name in SETTINGS_ENV})
     cache.save()   # the readers take these sha256 instead of hashing the files again
     last = cache.memo.get("refresco", key)
     previous = context.instance.get_run_by_id(last["run_id"]) if last else None
     # a whole `refresh` (not a run of a few assets) that succeeded, and whose load is the warehouse's latest
-    unchanged = (previous is not None and previous.status == dg.DagsterRunStatus.SUCCESS
-                 and previous.job_name == "refresh" and not previous.asset_selection
-                 and wh.latest_run_id() == last["run_id"])
-    cache.memo.put("refresco", key, {"run_id": context.run_id})
+    same = (previous is not None and previous.status == dg.DagsterRunStatus.SUCCESS
+            and previous.job_name == "refresh" and not previous.asset_selection
+            and wh.latest_run_id() == last["run_id"])
+    # the run whose freshness checks were evaluated (a skipped refresh points to the one it repeated)
+    evaluated = (last.get("frescura_de") or last["run_id"]) if last else ""
+    frescura = cache.memo.get(FRESCURA_MEMO, evaluated) if same else None
+    if frescura:
+        limits = crosssource.limites_frescura()
+        then = crosssource.vencidas(frescura["entradas"], date.fromisoformat(frescura["hoy"]), *limits)
+        now = crosssource.vencidas(frescura["entradas"], hoy, *limits)
     meta = {"huella": key[:16], "archivos": len(files)}
-    if not unchanged:
-        yield dg.Output(meta, metadata={**meta, "decision": "refrescar: hay entradas, código, fecha o almacén "
-                                        "distintos de los del último refresco que terminó bien"})
+    if not frescura or then != now:
+        cache.memo.put("refresco", key, {"run_id": context.run_id})
+        why = ("la antigüedad de las entradas cambió de veredicto desde el "
+               f"{frescura['hoy']}: {_stale_text(then)} entonces, {_stale_text(now)} al {hoy.isoformat()}"
+               if frescura else "hay entradas, código, mes, ajustes o almacén distintos de los del último "
+               "refresco que terminó bien")
+        yield dg.Output(meta, metadata={**meta, "decision": f"refrescar: {why}"})
         return
+    cache.memo.put("refresco", key, {"run_id": context.run_id, "frescura_de": evaluated})
     why = (f"sin cambios: mismos archivos de entrada (sha256), versión de código, crosswalks, almacén, ajustes y "
-           f"fecha que "
-           f"la corrida {last['run_id'][:8]}, que terminó bien y cuya carga sigue siendo la última del almacén; "
-           "no se recalculó ni se reescribió nada (warehouse.cargas registra esta corrida)")
+           f"mes que la corrida {last['run_id'][:8]}, que terminó bien y cuya carga sigue siendo la última del "
+           f"almacén; la frescura evaluada al {hoy.isoformat()} da lo mismo que al {frescura['hoy']} "
+           f"({_stale_text(now)}); no se recalculó ni se reescribió nada (warehouse.cargas registra esta corrida)")
     wh.repeat_load(last["run_id"], context.run_id, datetime.now(timezone.utc))
     # the warehouse holds what that publish wrote: the next publish compares its tables with it still
     published_key = publication_key(wh.url_sin_clave(), cies)
@@ -66,6 +82,11 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
     context.log.info(why)
     yield dg.AssetObservation(asset_key=CAMBIOS_KEY, metadata={**meta, "omitido": why,
                                                                 "corrida_anterior": last["run_id"]})
+
+
+def _stale_text(stale: dict) -> str:
+    cie = f"{len(stale['cie'])} entidades CIE vencidas" + (f" ({', '.join(stale['cie'])})" if stale["cie"] else "")
+    return f"{cie}, SESNSP {'vencido' if stale['sesnsp'] else 'al día'}"
 
 
 def accounting_check(result: SourceResult) -> dg.AssetCheckResult:

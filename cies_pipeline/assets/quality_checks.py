@@ -7,37 +7,24 @@ corrupt the warehouse; the publish step then writes nothing).
 """
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 import pandas as pd
 
-from cies_pipeline.assets.common import CiesResource, preview
+from cies_pipeline.assets.common import FRESCURA_MEMO, CiesResource, preview
 from cies_pipeline.assets.harmonized import Gobernanza
 from cies_pipeline.assets.staging import outcome_metadata, suite_check, suite_spec
 from cies_pipeline.harmonize.facts import Harmonized
 from cies_pipeline.quality import crosssource
+from cies_pipeline.quality.crosssource import MAX_EDAD_CIE_DIAS, MAX_EDAD_SESNSP_DIAS
 from cies_pipeline.quality.gx import build_data_docs, validate_frame
 from cies_pipeline.quality.suites import SUITES, TABLE_SUITES
 from cies_pipeline.sources.common import SourceResult
 
 WARN = dg.AssetCheckSeverity.WARN
-MAX_EDAD_SESNSP_DIAS = 75
-MAX_EDAD_CIE_DIAS = 100
 
 
 def _key(*parts: str) -> dg.AssetKey:
     return dg.AssetKey(list(parts))
-
-
-def env_days(name: str, default: int) -> int:
-    """A maximum age in days from the environment; a value that is not a whole number fails loudly."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    if not raw.strip().isdigit():
-        raise ValueError(f"{name}='{raw}': se esperaba un número entero de días (por omisión {default})")
-    return int(raw)
 
 
 def _listing(asset: dg.AssetKey, name: str, frame: pd.DataFrame, description: str, **extra) -> dg.AssetCheckResult:
@@ -83,15 +70,19 @@ _SESNSP = _key("ingest", "sesnsp")
                              description="WARN: el último corte del SESNSP tiene más de CIES_MAX_EDAD_SESNSP_DIAS "
                              f"días (por omisión {MAX_EDAD_SESNSP_DIAS})")],
     ins={"reportes": dg.AssetIn(key=_REPORTES), "sesnsp": dg.AssetIn(key=_SESNSP)})
-def revision_entradas(cies: CiesResource, reportes: SourceResult, sesnsp: SourceResult):
-    """Totales escritos por los CIE y antigüedad de las entradas, evaluada en el 'hoy' de la corrida."""
+def revision_entradas(context, cies: CiesResource, reportes: SourceResult, sesnsp: SourceResult):
+    """Totales escritos por los CIE y antigüedad de las entradas, evaluada en el 'hoy' de la corrida.
+
+    What the freshness checks read is remembered for this run (memo "frescura"): on another day of the month
+    with nothing changed, ingest/cambios evaluates freshness again from it and skips the refresh only if the
+    same inputs are stale."""
     hoy = cies.today()
+    max_cie, max_sesnsp = crosssource.limites_frescura()
     totales = crosssource.totales_discrepantes(reportes.totales)
     yield _listing(_REPORTES, "totales_cie", totales,
                    f"{len(totales)} de {len(reportes.totales)} filas de total no coinciden con la suma de las "
                    "filas de arriba (la fila de total nunca se carga)", filas_total_revisadas=len(reportes.totales))
 
-    max_cie = env_days("CIES_MAX_EDAD_CIE_DIAS", MAX_EDAD_CIE_DIAS)
     periodos = pd.concat([f[["cve_ent", "periodo"]] for k, f in reportes.frames.items()
                           if k in ("carpetas", "victimas") and len(f)]
                          or [pd.DataFrame(columns=["cve_ent", "periodo"])])
@@ -101,7 +92,6 @@ def revision_entradas(cies: CiesResource, reportes: SourceResult, sesnsp: Source
                    f"(evaluado al {hoy.isoformat()})", hoy=hoy.isoformat(), max_dias=max_cie,
                    entidades_con_reporte=int(periodos["cve_ent"].nunique()))
 
-    max_sesnsp = env_days("CIES_MAX_EDAD_SESNSP_DIAS", MAX_EDAD_SESNSP_DIAS)
     cortes = pd.concat([f["corte"] for f in sesnsp.frames.values() if len(f) and "corte" in f]
                        or [pd.Series(dtype="datetime64[ns]")])
     old = crosssource.sesnsp_vencido(cortes, hoy, max_sesnsp)
@@ -110,6 +100,8 @@ def revision_entradas(cies: CiesResource, reportes: SourceResult, sesnsp: Source
                    f"{max_sesnsp} días (evaluado al {hoy.isoformat()})" if len(old) else
                    f"el último corte del SESNSP tiene a lo más {max_sesnsp} días", hoy=hoy.isoformat(),
                    max_dias=max_sesnsp)
+    cies.cache().memo.put(FRESCURA_MEMO, context.run.run_id, {
+        "hoy": hoy.isoformat(), "entradas": crosssource.entradas_frescura(periodos, cortes)})
 
 
 # -- month-over-month jumps --------------------------------------------------------------------------------------

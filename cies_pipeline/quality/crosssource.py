@@ -12,6 +12,7 @@ live in assets/quality_checks.py. No Dagster imports here.
 """
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pandas as pd
@@ -188,6 +189,26 @@ def faltantes_ultimo_mes(cobertura_frame: pd.DataFrame, hoy: date) -> tuple[pd.T
 
 
 # -- freshness -------------------------------------------------------------------------------------------------
+MAX_EDAD_SESNSP_DIAS = 75
+MAX_EDAD_CIE_DIAS = 100
+
+
+def env_days(name: str, default: int) -> int:
+    """A maximum age in days from the environment; a value that is not a whole number fails loudly."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    if not raw.strip().isdigit():
+        raise ValueError(f"{name}='{raw}': se esperaba un número entero de días (por omisión {default})")
+    return int(raw)
+
+
+def limites_frescura() -> tuple[int, int]:
+    """(CIE, SESNSP) maximum ages in days: CIES_MAX_EDAD_CIE_DIAS and CIES_MAX_EDAD_SESNSP_DIAS, or the defaults."""
+    return (env_days("CIES_MAX_EDAD_CIE_DIAS", MAX_EDAD_CIE_DIAS),
+            env_days("CIES_MAX_EDAD_SESNSP_DIAS", MAX_EDAD_SESNSP_DIAS))
+
+
 def sesnsp_vencido(cortes: pd.Series, hoy: date, max_dias: int) -> pd.DataFrame:
     """The latest SESNSP release month (`corte`, first of month) if it is older than `max_dias` days on `hoy`;
     also when no release was read at all (corte NULL). Columns: fuente, ultimo, dias, max_dias."""
@@ -218,3 +239,23 @@ def cie_vencidos(periodos: pd.DataFrame, hoy: date, max_dias: int) -> pd.DataFra
     last["max_dias"] = max_dias
     stale = last[last["dias"] > max_dias].merge(entidades()[["cve_ent", "nombre"]], on="cve_ent", how="left")
     return stale.sort_values("cve_ent").reset_index(drop=True)[columns]
+
+
+def entradas_frescura(periodos: pd.DataFrame, cortes: pd.Series) -> dict:
+    """All the freshness checks read from the inputs, small enough to remember between runs: each state's latest
+    CIE `periodo` and the latest SESNSP `corte`, as ISO dates (None: no release read)."""
+    last = periodos.dropna(subset=["periodo"]).groupby("cve_ent")["periodo"].max()
+    cortes = pd.to_datetime(pd.Series(cortes), errors="coerce").dropna()
+    return {"cie": {str(cve): pd.Timestamp(p).date().isoformat() for cve, p in last.items()},
+            "corte": pd.Timestamp(cortes.max()).date().isoformat() if len(cortes) else None}
+
+
+def vencidas(entradas: dict, hoy: date, max_cie: int, max_sesnsp: int) -> dict:
+    """What the freshness checks find stale on `hoy`, from `entradas_frescura`: {"cie": [cve_ent, …] (the
+    rows of cie_vencidos), "sesnsp": whether sesnsp_vencido lists the release}. Two dates with the same
+    answer give the same check outcomes (only the day counts in their listings differ)."""
+    periodos = pd.DataFrame({"cve_ent": list(entradas["cie"]),
+                             "periodo": pd.to_datetime(list(entradas["cie"].values()))})
+    cortes = pd.Series(pd.to_datetime([entradas["corte"]] if entradas["corte"] else []), dtype="datetime64[ns]")
+    return {"cie": list(cie_vencidos(periodos, hoy, max_cie)["cve_ent"]),
+            "sesnsp": bool(len(sesnsp_vencido(cortes, hoy, max_sesnsp)))}
