@@ -64,17 +64,52 @@ def table_fingerprint(frame) -> str:
     return h.hexdigest()
 
 
-def inputs_fingerprint(hashes: "FileHashes", folders: list[Path], *extra: Any) -> tuple[str, list[list[str]]]:
-    """(key, [[path, sha256], …]) of every file under `folders` (hidden and Office lock files aside), with the
-    code version and `extra`: equal keys mean that a refresh would read exactly the same inputs."""
+def input_files(folders: list[Path]) -> list[tuple[str, Path]]:
+    """(name, path) of every input file under `folders` (hidden and Office lock files aside); the name is the
+    path relative to the folders' parent, posix."""
     files = []
     for folder in folders:
         folder = Path(folder)
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):
                 if path.is_file() and not path.name.startswith((".", "~$")):
-                    files.append([path.relative_to(folder.parent).as_posix(), hashes.sha256(path)])
-    return memo_key("entradas", files, version_codigo(), *extra), files
+                    files.append((path.relative_to(folder.parent).as_posix(), path))
+    return files
+
+
+def file_stamp(path: Path) -> list[int]:
+    """[size, mtime_ns, inode]: a file with the same stamp is the same version of the file."""
+    st = Path(path).stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def changed_inputs(files: list[tuple[str, Path]], previous: dict[str, list], hashes: "FileHashes") -> list[str]:
+    """Names of the input files whose content is not that of `previous` ({name: stamp + [sha256 or None]}, as
+    `inputs_record` wrote it), plus those added or removed. Hashes only what it must: a file with its recorded
+    stamp is unchanged, and one whose size changed (or that is new) has changed; only a file of the same size
+    with another stamp (rewritten, touched, downloaded again) is hashed, and is unchanged if its bytes are."""
+    changed = set(previous) ^ {name for name, _ in files}
+    for name, path in files:
+        old = previous.get(name)
+        if old is None:
+            continue
+        stamp = file_stamp(path)
+        if stamp == old[:3]:
+            continue
+        # the version recorded may have been hashed after the record was written (by its reader): ask first
+        old_sha = old[3] or hashes.known(path, old[:3])
+        if stamp[0] != old[0] or old_sha is None or hashes.sha256(path) != old_sha:
+            changed.add(name)
+    return sorted(changed)
+
+
+def inputs_record(files: list[tuple[str, Path]], hashes: "FileHashes") -> dict[str, list]:
+    """{name: stamp + [sha256 if already known, else None]}: what `changed_inputs` compares the next time."""
+    record = {}
+    for name, path in files:
+        stamp = file_stamp(path)
+        record[name] = stamp + [hashes.known(path, stamp)]
+    return record
 
 
 class FileHashes:
@@ -88,19 +123,29 @@ class FileHashes:
             self._known = {}
         self._dirty = False
 
+    def known(self, path: Path, stamp: list[int] | None = None) -> str | None:
+        """The sha256 remembered for the file's version `stamp` (default: its current one), without hashing."""
+        path = Path(path).resolve()
+        known = self._known.get(str(path))
+        stamp = stamp if stamp is not None else file_stamp(path)
+        return known[3] if known and known[:3] == stamp else None
+
+    def remember(self, path: Path, stamp: list[int], sha256: str) -> None:
+        """Record the sha256 a reader computed of the version `stamp` of a file (it hashed what it parsed)."""
+        self._known[str(Path(path).resolve())] = list(stamp) + [sha256]
+        self._dirty = True
+
     def sha256(self, path: Path) -> str:
         path = Path(path).resolve()
-        st = path.stat()
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
-        known = self._known.get(str(path))
-        if known and known[:3] == stamp:
-            return known[3]
+        stamp = file_stamp(path)
+        known = self.known(path, stamp)
+        if known:
+            return known
         h = hashlib.sha256()
         with open(path, "rb") as f:
             while block := f.read(1 << 22):
                 h.update(block)
-        self._known[str(path)] = stamp + [h.hexdigest()]
-        self._dirty = True
+        self.remember(path, stamp, h.hexdigest())
         return h.hexdigest()
 
     def save(self) -> None:

@@ -93,3 +93,79 @@ def test_without_a_cache_nothing_is_stored(tmp_path, sample_dir):
     result = read_sesnsp_dir(d)
     assert result.huella == "" and result.reutilizados == []
     assert not (tmp_path / "cache").exists()
+
+
+def _count_hashing(monkeypatch) -> list[str]:
+    """The names of the files FileHashes hashes from now on (not those whose sha256 it already knows)."""
+    hashed = []
+    real = FileHashes.sha256
+
+    def sha256(self, path):
+        if self.known(path) is None:
+            hashed.append(path.name)
+        return real(self, path)
+
+    monkeypatch.setattr(FileHashes, "sha256", sha256)
+    return hashed
+
+
+def test_changed_inputs_hashes_only_rewritten_files_of_the_same_size(tmp_path, monkeypatch):
+    folder = tmp_path / "sesnsp"
+    folder.mkdir()
+    for name, text in (("a.csv", b"uno\n"), ("b.csv", b"dos\n"), ("c.csv", b"tres\n")):
+        (folder / name).write_bytes(text)
+    hashes = FileHashes(tmp_path / "cache")
+    hashed = _count_hashing(monkeypatch)
+    files = memo.input_files([folder, tmp_path / "no_existe"])
+    assert [name for name, _ in files] == ["sesnsp/a.csv", "sesnsp/b.csv", "sesnsp/c.csv"]
+    # the first record knows no sha256 (nothing was hashed)
+    record = memo.inputs_record(files, hashes)
+    assert [v[3] for v in record.values()] == [None, None, None] and hashed == []
+    assert memo.changed_inputs(files, record, hashes) == []             # same stamps: nothing hashed
+    assert hashed == []
+
+    st = (folder / "a.csv").stat()
+    (folder / "a.csv").write_bytes(b"uno\n")                             # same bytes, later mtime
+    os.utime(folder / "a.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000))
+    (folder / "b.csv").write_bytes(b"DOS\n")                             # same size, other bytes
+    os.utime(folder / "b.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000))
+    (folder / "c.csv").write_bytes(b"tres y cuatro\n")                   # another size: changed, not hashed
+    (folder / "d.csv").write_bytes(b"nuevo\n")                           # new: changed, not hashed
+    # the first versions of a and b were hashed by their readers after the record was written
+    files_before = {name: path for name, path in files}
+    for name in ("sesnsp/a.csv", "sesnsp/b.csv"):
+        text = {"sesnsp/a.csv": b"uno\n", "sesnsp/b.csv": b"dos\n"}[name]
+        hashes.remember(files_before[name], record[name][:3], hashlib.sha256(text).hexdigest())
+    files = memo.input_files([folder])
+    assert memo.changed_inputs(files, record, hashes) == ["sesnsp/b.csv", "sesnsp/c.csv", "sesnsp/d.csv"]
+    assert sorted(hashed) == ["a.csv", "b.csv"]
+
+    # a rewritten file whose recorded version nobody hashed cannot be compared: changed
+    hashed.clear()
+    record = memo.inputs_record(files, hashes)
+    assert record["sesnsp/a.csv"][3] == hashlib.sha256(b"uno\n").hexdigest() and record["sesnsp/c.csv"][3] is None
+    (folder / "d.csv").unlink()
+    st = (folder / "c.csv").stat()
+    os.utime(folder / "c.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000))
+    assert memo.changed_inputs(memo.input_files([folder]), record, hashes) == ["sesnsp/c.csv", "sesnsp/d.csv"]
+
+
+def test_a_new_sesnsp_file_is_parsed_while_hashed_and_its_sha256_remembered(tmp_path, sample_dir, monkeypatch):
+    d = _sesnsp_dir(tmp_path, sample_dir)
+    cache = Cache(tmp_path / "cache")
+    hashed = _count_hashing(monkeypatch)
+    first = read_sesnsp_dir(d, cache=cache)
+    assert hashed == []    # each reader hashed the bytes it parsed
+    for path in d.glob("*.csv"):
+        assert cache.hashes.known(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert set(first.table("archivos")["archivo_sha256"]) == {
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in d.glob("*.csv")}
+    # a copy of a file under a new stamp is parsed again, but the result stored for its content is returned
+    target = d / "IDEFC_NM_dic25.csv"
+    shutil.copy(target, tmp_path / "copia.csv")
+    target.unlink()
+    shutil.copy(tmp_path / "copia.csv", target)
+    again = read_sesnsp_dir(d, cache=Cache(tmp_path / "cache"))
+    assert sorted(again.reutilizados) == sorted(p.name for p in d.glob("*.csv"))
+    for kind, frame in first.frames.items():
+        pd.testing.assert_frame_equal(again.frames[kind], frame)

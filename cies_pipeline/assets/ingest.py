@@ -10,7 +10,7 @@ import pandas as pd
 
 from cies_pipeline.assets.common import (FRESCURA_MEMO, CiesResource, preview, publication_key,
                                          source_metadata)
-from cies_pipeline.memo import inputs_fingerprint
+from cies_pipeline.memo import changed_inputs, input_files, inputs_record, memo_key, version_codigo
 from cies_pipeline.quality import crosssource
 from cies_pipeline.warehouse.resource import WarehouseResource
 from cies_pipeline.sources.common import SourceResult
@@ -30,26 +30,34 @@ SETTINGS_ENV = ("CIES_UMBRAL_SUPRESION", "CIES_MAX_EDAD_SESNSP_DIAS", "CIES_MAX_
 def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: WarehouseResource):
     """¿Cambió algo desde el último refresco? Si no, nada más se ejecuta.
 
-    The refresh's first step. Its fingerprint: every input file's sha256 (remembered by stat: an unchanged file
-    is not read), the code and crosswalk versions, the warehouse, the reconciliation start, the settings in
-    SETTINGS_ENV and the month the run evaluates (domain.md section 10). The freshness checks count days: on
-    another day they are evaluated again here, from what that refresh's checks read (memo FRESCURA_MEMO).
-    When the fingerprint equals the last refresh's, that refresh succeeded, its load is still the warehouse's
-    latest (`warehouse.cargas`) and the same inputs are stale today as on the day it evaluated, this step
-    yields no output: Dagster then skips every step downstream (shown as skipped in the UI; this step's
-    observation and log say why), and `warehouse.cargas` gets this run's row, a copy of that load's.
-    Otherwise the refresh runs, and inside it each step still reuses what did not change (memo.py)."""
+    The refresh's first step. It compares the input files with those of the last refresh (memo.changed_inputs:
+    a file with the same size, mtime and inode is unchanged; a new file or one of another size has changed and
+    is not hashed here, its reader hashes what it parses; only a file of the same size that was rewritten is
+    hashed), and the rest the refresh depends on: the code and crosswalk versions, the warehouse, the
+    reconciliation start, the settings in SETTINGS_ENV and the month the run evaluates (domain.md section 10).
+    The freshness checks count days: on another day they are evaluated again here, from what that refresh's
+    checks read (memo FRESCURA_MEMO). When nothing changed, that refresh succeeded, its load is still the
+    warehouse's latest (`warehouse.cargas`) and the same inputs are stale today as on the day it evaluated,
+    this step yields no output: Dagster then skips every step downstream (shown as skipped in the UI; this
+    step's observation and log say why), and `warehouse.cargas` gets this run's row, a copy of that load's.
+    Otherwise the refresh runs (the materialization's `decision` says why), and inside it each step still
+    reuses what did not change (memo.py)."""
     cache = cies.cache()
     wh = warehouse.get()
     hoy = cies.today()
-    key, files = inputs_fingerprint(cache.hashes, [cies.sesnsp_dir, cies.reference_dir, cies.inbox_dir],
-                                    wh.url_sin_clave(), f"{hoy:%Y-%m}", cies.reconciliacion_desde,
-                                    {name: os.environ.get(name) for name in SETTINGS_ENV})
+    files = input_files([cies.sesnsp_dir, cies.reference_dir, cies.inbox_dir])
+    # all the rest the refresh depends on
+    contexto = memo_key(version_codigo(), wh.url_sin_clave(), f"{hoy:%Y-%m}", cies.reconciliacion_desde,
+                        {name: os.environ.get(name) for name in SETTINGS_ENV})
+    last = cache.memo.get("refresco", "ultimo")
+    # a new file, or one of another size, is not hashed here: its reader hashes what it parses
+    changed = changed_inputs(files, last["archivos"], cache.hashes) if last and last["contexto"] == contexto \
+        else None
+    record = {"run_id": context.run_id, "contexto": contexto, "archivos": inputs_record(files, cache.hashes)}
     cache.save()   # the readers take these sha256 instead of hashing the files again
-    last = cache.memo.get("refresco", key)
     previous = context.instance.get_run_by_id(last["run_id"]) if last else None
     # a whole `refresh` (not a run of a few assets) that succeeded, and whose load is the warehouse's latest
-    same = (previous is not None and previous.status == dg.DagsterRunStatus.SUCCESS
+    same = (changed == [] and previous is not None and previous.status == dg.DagsterRunStatus.SUCCESS
             and previous.job_name == "refresh" and not previous.asset_selection
             and wh.latest_run_id() == last["run_id"])
     # the run whose freshness checks were evaluated (a skipped refresh points to the one it repeated)
@@ -59,16 +67,25 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
         limits = crosssource.limites_frescura()
         then = crosssource.vencidas(frescura["entradas"], date.fromisoformat(frescura["hoy"]), *limits)
         now = crosssource.vencidas(frescura["entradas"], hoy, *limits)
-    meta = {"huella": key[:16], "archivos": len(files)}
+    meta = {"huella": memo_key(record["contexto"], record["archivos"])[:16], "archivos": len(files)}
     if not frescura or then != now:
-        cache.memo.put("refresco", key, {"run_id": context.run_id})
-        why = ("la antigüedad de las entradas cambió de veredicto desde el "
-               f"{frescura['hoy']}: {_stale_text(then)} entonces, {_stale_text(now)} al {hoy.isoformat()}"
-               if frescura else "hay entradas, código, mes, ajustes o almacén distintos de los del último "
-               "refresco que terminó bien")
-        yield dg.Output(meta, metadata={**meta, "decision": f"refrescar: {why}"})
+        cache.memo.put("refresco", "ultimo", record)
+        if changed:
+            why = (f"{len(changed)} archivos de entrada nuevos, cambiados o quitados desde la corrida "
+                   f"{last['run_id'][:8]}: {', '.join(changed[:5])}" + (" …" if len(changed) > 5 else ""))
+        elif changed is None:
+            why = ("primer refresco, o código, crosswalks, mes, ajustes, almacén o inicio de la reconciliación "
+                   "distintos de los del último refresco")
+        elif not same:
+            why = "el último refresco no terminó bien, no fue completo o su carga ya no es la última del almacén"
+        else:
+            why = ("la antigüedad de las entradas cambió de veredicto desde el "
+                   f"{frescura['hoy']}: {_stale_text(then)} entonces, {_stale_text(now)} al {hoy.isoformat()}"
+                   if frescura else "no se encontró lo que leyeron las revisiones de frescura de ese refresco")
+        yield dg.Output(meta, metadata={**meta, "decision": f"refrescar: {why}",
+                                        "archivos_cambiados": len(changed or [])})
         return
-    cache.memo.put("refresco", key, {"run_id": context.run_id, "frescura_de": evaluated})
+    cache.memo.put("refresco", "ultimo", {**record, "frescura_de": evaluated})
     why = (f"sin cambios: mismos archivos de entrada (sha256), versión de código, crosswalks, almacén, ajustes y "
            f"mes que la corrida {last['run_id'][:8]}, que terminó bien y cuya carga sigue siendo la última del "
            f"almacén; la frescura evaluada al {hoy.isoformat()} da lo mismo que al {frescura['hoy']} "

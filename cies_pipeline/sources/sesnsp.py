@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cies_pipeline.memo import memo_key
+from cies_pipeline.memo import file_stamp, memo_key
 from cies_pipeline.sources.common import (
     LINEAGE_COLUMNS, SourceFileError, SourceResult, normalize_label, read_cached, strip_accents,
 )
@@ -946,6 +946,22 @@ def _empty_frame(kind: str) -> pd.DataFrame:
                   none)
 
 
+def _parse_while_hashing(path: Path, archivo: str, delitos: tuple[str, ...], cache) -> SourceResult | None:
+    """A file whose current version has no known sha256 (a new or rewritten file: ingest/cambios hashes only
+    rewritten files of the same size) is parsed at once, its sha256 computed from the bytes parsed, on a second
+    core, instead of hashing it first to look up the cache: the stored result for that content, if any, is
+    still what `read_cached` returns. None when the sha256 is known (the cache decides before any parse)."""
+    if cache is None:
+        return None
+    stamp = file_stamp(path)
+    if cache.hashes.known(path, stamp):
+        return None
+    parsed = read_sesnsp(path, archivo, delitos=delitos)
+    if file_stamp(path) == stamp:   # unchanged while it was read: that sha256 is this version's
+        cache.hashes.remember(path, stamp, parsed.archivos[0]["archivo_sha256"])
+    return parsed
+
+
 def read_sesnsp_dir(directory: Path, delitos: tuple[str, ...] = ("Trata de personas",),
                     cache=None) -> SourceResult:
     """Every SESNSP csv (2015-2025 or RNID-2026) under `directory` (recognised by header; other files are
@@ -961,8 +977,10 @@ def read_sesnsp_dir(directory: Path, delitos: tuple[str, ...] = ("Trata de perso
             keys.append(f"ignorado:{archivo}")
             continue
         try:
-            one, key = read_cached(cache, f"sesnsp/{archivo}", path, archivo, (delitos,), lambda: read_sesnsp(
-                path, archivo, delitos=delitos, sha256=cache.hashes.sha256(path) if cache else None))
+            parsed = _parse_while_hashing(path, archivo, delitos, cache)
+            one, key = read_cached(cache, f"sesnsp/{archivo}", path, archivo, (delitos,), lambda: parsed if parsed is not None
+                                   else read_sesnsp(path, archivo, delitos=delitos,
+                                                    sha256=cache.hashes.sha256(path) if cache else None))
             keys.append(key)
             result.extend(one)
         except SourceFileError as exc:
