@@ -14,6 +14,21 @@ DAGSTER_YAML = """\
 # Written by cies-pipeline on first use. Runs from the CLI and from `dagster dev` share this instance.
 telemetry:
   enabled: false
+# Dagster's SQLite storage in $DAGSTER_HOME, reusing one SQLAlchemy engine per database file
+# (cies_pipeline/dagster_storage.py)
+storage:
+  custom:
+    module: cies_pipeline.dagster_storage
+    class: SqliteStorage
+    config:
+      base_dir:
+        env: DAGSTER_HOME
+"""
+# what earlier versions wrote: replaced by DAGSTER_YAML (the same files, read the same way)
+_EARLIER_DAGSTER_YAML = """\
+# Written by cies-pipeline on first use. Runs from the CLI and from `dagster dev` share this instance.
+telemetry:
+  enabled: false
 """
 
 
@@ -21,8 +36,9 @@ def prepare_dagster_home(settings) -> Path:
     """DAGSTER_HOME (absolute) under the data directory unless set; shared by CLI runs and the UI."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    config = home / "dagster.yaml"
+    if not config.exists() or config.read_text() == _EARLIER_DAGSTER_YAML:
+        config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -534,6 +534,31 @@ def test_deferred_data_docs_are_built_once_for_many_validations(tmp_path):
     assert runner.build_data_docs(tmp_path / "never_used") is None
 
 
+def test_data_docs_keep_the_latest_results_of_each_suite(tmp_path):
+    """GX's index reads every stored result: without pruning, each nightly build would take longer."""
+    root = tmp_path / "gx"
+    ageeml = [validate_frame(PASSING["ageeml"](), "ageeml", TODAY, context_root=root, data_docs=False)
+              for _ in range(runner.RESULTS_PER_SUITE + 2)]
+    recon = validate_frame(PASSING["reconciliacion"](), "reconciliacion", TODAY, context_root=root,
+                           data_docs=False)
+    runner.build_data_docs(root)
+    results = root / "uncommitted" / "validations"
+    stored = sorted(p.relative_to(results).as_posix() for p in results.rglob("*.json"))
+    pages = [Path(o.data_docs) for o in ageeml]
+    # the two oldest ageeml results and their pages are gone; the latest five and reconciliacion's stay
+    assert len(stored) == runner.RESULTS_PER_SUITE + 1
+    assert [p.is_file() for p in pages] == [False, False] + [True] * runner.RESULTS_PER_SUITE
+    assert Path(recon.data_docs).is_file()
+    assert sum(s.startswith("ageeml/") for s in stored) == runner.RESULTS_PER_SUITE
+    index = (root / "uncommitted" / "data_docs" / "local_site" / "index.html").read_text(encoding="utf-8")
+    for page in pages[:2]:
+        assert page.parent.name not in index
+    for page in pages[2:]:
+        assert page.parent.name in index
+    assert runner.prune_validations(root) == []     # nothing more to drop
+    assert runner.prune_validations(tmp_path / "never_used") == []
+
+
 def test_metadata_table_is_capped_when_everything_is_missing():
     outcome = check(pd.DataFrame({"x": [1]}), "cie_comite")
     contract = next(f for f in outcome.failed if f["expectation"] == "expect_columns_of_kinds")

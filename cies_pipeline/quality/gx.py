@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
@@ -266,7 +267,10 @@ def _run_checkpoint(context: Any, context_root: Path, checkpoint: Any, data: pd.
 def build_data_docs(context_root: Path) -> str | None:
     """Render the Data Docs pages of validations run with `data_docs=False`, and the index, in one build.
 
-    Returns the path of the Data Docs index (None if no file context was used at `context_root`).
+    First drops all but the latest RESULTS_PER_SUITE validation results of each suite, with their pages
+    (`prune_validations`): GX's index reads every stored result, so without it each nightly build would take
+    longer than the last. Returns the path of the Data Docs index (None if no file context was used at
+    `context_root`).
     """
     key = str(Path(context_root).absolute())
     with _LOCK:
@@ -274,9 +278,37 @@ def build_data_docs(context_root: Path) -> str | None:
         if context is None:
             return None
         pending = _PENDING_DOCS.pop(key, [])
+        prune_validations(Path(key))
         if pending:  # an empty list would make GX re-render every validation ever stored
             context.build_data_docs(resource_identifiers=pending)
         return _site_path(context.get_docs_sites_urls())
+
+
+# validation results (and their Data Docs pages) kept per suite: the latest runs; a table validated again only
+# when its content changes keeps its latest result however old it is
+RESULTS_PER_SUITE = 5
+
+
+def prune_validations(context_root: Path, keep: int = RESULTS_PER_SUITE) -> list[str]:
+    """Delete all but the latest `keep` stored validation results of each suite, and their rendered pages.
+
+    GX stores each result as uncommitted/validations/<suite>/<run name>/<run time>/<batch>.json and renders it
+    to the same path under the site's validations/ folder; run times (20261128T223348.804653Z) sort in time
+    order. Returns the '<suite>/<run name>/<run time>' removed."""
+    root = Path(context_root) / "uncommitted"
+    stores = [root / "validations", root / "data_docs" / "local_site" / "validations"]
+    removed = []
+    if not stores[0].is_dir():
+        return removed
+    for suite in sorted(p for p in stores[0].iterdir() if p.is_dir()):
+        runs = sorted((run_time.name, run_time.relative_to(stores[0]))
+                      for run_name in suite.iterdir() if run_name.is_dir()
+                      for run_time in run_name.iterdir() if run_time.is_dir())
+        for _, relative in runs[:max(len(runs) - keep, 0)]:
+            for store in stores:
+                shutil.rmtree(store / relative, ignore_errors=True)
+            removed.append(relative.as_posix())
+    return removed
 
 
 def _site_path(urls: list[dict]) -> str | None:

@@ -1,0 +1,87 @@
+"""dagster_storage.py: Dagster's SQLite storage with its engines reused, as cli.prepare_dagster_home selects it."""
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+from cies_pipeline import cli, dagster_storage
+from cies_pipeline.settings import Settings
+
+N = 12
+
+
+@dg.asset
+def origen():
+    return 1
+
+
+@dg.multi_asset(specs=[dg.AssetSpec(f"tabla_{i}", deps=[origen]) for i in range(N)],
+                check_specs=[dg.AssetCheckSpec("revision", asset=f"tabla_{i}") for i in range(N)])
+def tablas():
+    for i in range(N):
+        yield dg.MaterializeResult(asset_key=f"tabla_{i}", metadata={"filas": i})
+    for i in range(N):
+        yield dg.AssetCheckResult(asset_key=f"tabla_{i}", check_name="revision", passed=i != 3)
+
+
+JOB = dg.Definitions(assets=[origen, tablas], jobs=[dg.define_asset_job(
+    "todo", selection="*", executor_def=dg.in_process_executor)]).resolve_job_def("todo")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = cli.prepare_dagster_home(Settings(data_dir=tmp_path / "data", warehouse_url="", reconciliacion_desde=None))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))   # prepare_dagster_home set it for the process
+    return home
+
+
+def test_the_instance_reuses_one_engine_per_database_and_stores_what_dagster_would(home, monkeypatch):
+    created = []
+    real = dagster_storage.create_engine
+    monkeypatch.setattr(dagster_storage, "create_engine", lambda url, **kw: created.append(url) or real(url, **kw))
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, dagster_storage.EventLogStorage)
+        assert isinstance(instance.run_storage, dagster_storage.RunStorage)
+        result = JOB.execute_in_process(instance=instance)
+        assert result.success
+        events = instance.all_logs(result.run_id)
+        run_id = result.run_id
+    # the run storage's engine, then one for the event index and one for this run's event database, however
+    # many events and queries (Dagster's own storages create one per query: hundreds here)
+    assert len(created) == 3 and len(set(created)) == 3
+    assert len(events) > 4 * N
+    materialized = {e.dagster_event.asset_key.to_user_string() for e in events
+                    if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
+    assert materialized == {"origen", *(f"tabla_{i}" for i in range(N))}
+
+    # the same files, read by Dagster's own SQLite storage (a webserver of another version of this file)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.get() as plain:
+        assert type(plain.event_log_storage) is SqliteEventLogStorage
+        assert type(plain.run_storage) is SqliteRunStorage
+        assert plain.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
+        assert len(plain.all_logs(run_id)) == len(events)
+        checks = {e.asset_key.to_user_string(): e.passed for e in
+                  (r.dagster_event.event_specific_data for r in plain.all_logs(run_id)
+                   if r.dagster_event and r.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION")}
+        assert checks == {f"tabla_{i}": i != 3 for i in range(N)}
+        assert plain.get_latest_materialization_event(dg.AssetKey("tabla_7")).run_id == run_id
+
+
+def test_dagster_yaml_is_written_once_and_an_earlier_one_of_ours_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    settings = Settings(data_dir=tmp_path / "data", warehouse_url="", reconciliacion_desde=None)
+    config = settings.dagster_home / "dagster.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(cli._EARLIER_DAGSTER_YAML)
+    cli.prepare_dagster_home(settings)
+    assert config.read_text() == cli.DAGSTER_YAML
+    assert "class: SqliteStorage" in config.read_text()
+    # an instance configured by hand (PostgreSQL, say) is never touched
+    own = "telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 1\n"
+    config.write_text(own)
+    cli.prepare_dagster_home(settings)
+    assert config.read_text() == own
