@@ -14,15 +14,14 @@ DAGSTER_YAML = """\
 # Written by cies-pipeline on first use. Runs from the CLI and from `dagster dev` share this instance.
 telemetry:
   enabled: false
-# Dagster's SQLite storage in $DAGSTER_HOME, reusing one SQLAlchemy engine per database file
-# (cies_pipeline/dagster_storage.py)
+# Dagster's SQLite storage in this folder, reusing one SQLAlchemy engine per database file
+# (cies_pipeline/dagster_storage.py; cies-pipeline rewrites base_dir if the folder moves)
 storage:
   custom:
     module: cies_pipeline.dagster_storage
     class: SqliteStorage
     config:
-      base_dir:
-        env: DAGSTER_HOME
+      base_dir: {home}
 """
 # what earlier versions wrote: replaced by DAGSTER_YAML (the same files, read the same way)
 _EARLIER_DAGSTER_YAML = """\
@@ -37,8 +36,13 @@ def prepare_dagster_home(settings) -> Path:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or config.read_text() == _EARLIER_DAGSTER_YAML:
-        config.write_text(DAGSTER_YAML)
+    ours = DAGSTER_YAML.format(home=json.dumps(str(home)))
+    found = config.read_text() if config.exists() else None
+    # written anew when missing, when it is an earlier version of ours or ours for another folder; a file
+    # written by hand (PostgreSQL storage, run queue…) is left alone
+    if found is None or found == _EARLIER_DAGSTER_YAML or (
+            found != ours and found.startswith(ours.split("\n", 1)[0]) and "cies_pipeline.dagster_storage" in found):
+        config.write_text(ours)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -1,6 +1,8 @@
 """dagster_storage.py: Dagster's SQLite storage with its engines reused, as cli.prepare_dagster_home selects it."""
 from __future__ import annotations
 
+import shutil
+
 import dagster as dg
 import pytest
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
@@ -71,15 +73,25 @@ def test_the_instance_reuses_one_engine_per_database_and_stores_what_dagster_wou
         assert plain.get_latest_materialization_event(dg.AssetKey("tabla_7")).run_id == run_id
 
 
-def test_dagster_yaml_is_written_once_and_an_earlier_one_of_ours_is_replaced(tmp_path, monkeypatch):
+def test_dagster_yaml_replaces_earlier_ones_of_ours_follows_a_move_and_leaves_others_alone(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     settings = Settings(data_dir=tmp_path / "data", warehouse_url="", reconciliacion_desde=None)
     config = settings.dagster_home / "dagster.yaml"
     config.parent.mkdir(parents=True)
     config.write_text(cli._EARLIER_DAGSTER_YAML)
     cli.prepare_dagster_home(settings)
-    assert config.read_text() == cli.DAGSTER_YAML
-    assert "class: SqliteStorage" in config.read_text()
+    ours = config.read_text()
+    assert "class: SqliteStorage" in ours and f'base_dir: "{tmp_path / "data" / "dagster_home"}"' in ours
+    # the data folder moved: base_dir follows it
+    home = settings.dagster_home
+    monkeypatch.delenv("DAGSTER_HOME")   # prepare_dagster_home sets it for the process
+    moved = Settings(data_dir=tmp_path / "movida", warehouse_url="", reconciliacion_desde=None)
+    shutil.copytree(home, moved.dagster_home)
+    cli.prepare_dagster_home(moved)
+    assert (moved.dagster_home / "dagster.yaml").read_text() == ours.replace(str(home), str(moved.dagster_home))
+    with dg.DagsterInstance.from_config(str(moved.dagster_home)) as instance:   # no DAGSTER_HOME needed
+        assert isinstance(instance.run_storage, dagster_storage.RunStorage)
+        assert instance.run_storage._conn_string.startswith(f"sqlite:///{moved.dagster_home}")
     # an instance configured by hand (PostgreSQL, say) is never touched
     own = "telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 1\n"
     config.write_text(own)

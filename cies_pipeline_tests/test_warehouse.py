@@ -166,7 +166,9 @@ def test_a_refresh_with_nothing_changed_repeats_the_last_load_row(postgres_url, 
                           "version_codigo": ["0.1.0"], "filas": ['{"warehouse.reconciliacion": 1280}']})
     for url in (postgres_url, f"duckdb:///{tmp_path}/w.duckdb"):
         wh = Warehouse(url)
+        assert wh.latest_run_id() is None            # no warehouse.cargas yet
         wh.publish({"warehouse.cargas": first}, run_id="r1")
+        assert wh.latest_run_id() == "r1"
         wh.repeat_load("r1", "r2", datetime(2026, 11, 28, 15, 30, tzinfo=timezone.utc))
         rows = wh.query("SELECT * FROM warehouse.cargas ORDER BY iniciado")
         assert rows["run_id"].tolist() == ["r1", "r2"]

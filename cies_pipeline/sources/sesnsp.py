@@ -978,9 +978,9 @@ def read_sesnsp_dir(directory: Path, delitos: tuple[str, ...] = ("Trata de perso
             continue
         try:
             parsed = _parse_while_hashing(path, archivo, delitos, cache)
-            one, key = read_cached(cache, f"sesnsp/{archivo}", path, archivo, (delitos,), lambda: parsed if parsed is not None
-                                   else read_sesnsp(path, archivo, delitos=delitos,
-                                                    sha256=cache.hashes.sha256(path) if cache else None))
+            read = (lambda: parsed) if parsed is not None else (lambda: read_sesnsp(
+                path, archivo, delitos=delitos, sha256=cache.hashes.sha256(path) if cache else None))
+            one, key = read_cached(cache, f"sesnsp/{archivo}", path, archivo, (delitos,), read)
             keys.append(key)
             result.extend(one)
         except SourceFileError as exc:

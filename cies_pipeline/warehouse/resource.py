@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
+import duckdb_engine  # noqa: F401 - loaded with the module, not by the first step that opens the warehouse
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -192,11 +193,13 @@ class Warehouse:
     def latest_run_id(self) -> str | None:
         """run_id of the latest load recorded in warehouse.cargas (None when there is none)."""
         t = TABLES["warehouse.cargas"]
-        with self._process_lock():
-            if not sa.inspect(self.engine).has_table(t.name, schema=t.schema):
-                return None
-            rows = self.query(f"SELECT run_id FROM {_qualified(t)} ORDER BY iniciado DESC LIMIT 1")
-        return str(rows["run_id"][0]) if len(rows) else None
+        # information_schema, not SQLAlchemy's inspector: duckdb-engine's reflection takes ~0.2 s
+        with self._process_lock(), self.engine.connect() as conn:
+            exists = conn.execute(sa.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s "
+                                          "AND table_name = :t"), {"s": t.schema, "t": t.name}).scalar()
+            row = conn.execute(sa.text(f"SELECT run_id FROM {_qualified(t)} ORDER BY iniciado DESC LIMIT 1")
+                               ).fetchone() if exists else None
+        return str(row[0]) if row else None
 
     def table_counts(self) -> dict[str, int]:
         # Under the refresh lock: on DuckDB a reader process would collide with another refresh's writer.
