@@ -32,6 +32,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 from great_expectations.expectations.metadata_types import FailureSeverity  # noqa: E402
 
 from cies_pipeline.quality import gx_metrics  # noqa: E402,F401 - installs the vectorised metrics
+from cies_pipeline.quality.data_docs import site_dir  # noqa: E402
 from cies_pipeline.quality.suites import SUITES  # noqa: E402
 
 DATASOURCE = "cies"
@@ -295,8 +296,7 @@ def prune_validations(context_root: Path, keep: int = RESULTS_PER_SUITE) -> list
     GX stores each result as uncommitted/validations/<suite>/<run name>/<run time>/<batch>.json and renders it
     to the same path under the site's validations/ folder; run times (20261128T223348.804653Z) sort in time
     order. Returns the '<suite>/<run name>/<run time>' removed."""
-    root = Path(context_root) / "uncommitted"
-    stores = [root / "validations", root / "data_docs" / "local_site" / "validations"]
+    stores = [Path(context_root) / "uncommitted" / "validations", site_dir(context_root) / "validations"]
     removed = []
     if not stores[0].is_dir():
         return removed
