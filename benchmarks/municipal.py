@@ -29,9 +29,9 @@ import sys
 import tempfile
 import threading
 import time
-from statistics import median
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
