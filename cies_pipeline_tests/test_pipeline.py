@@ -394,12 +394,16 @@ def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir, monke
         assert "tabla sin cambio" in meta["warehouse/fact_carpetas_trata"]["omitido"].value
         assert f"la corrida {first.run_id[:8]}" in meta["harmonized/carpetas_trata"]["omitido"].value
         assert _steps(refresh(data, url, instance, hoy="2026-11-30"), "STEP_START") == {"ingest__cambios"}
-        monkeypatch.delenv("CIES_MAX_EDAD_SESNSP_DIAS")
 
+        # a removed file (nothing else changed: same settings, month and freshness verdicts) runs the refresh
         rejected = next((data / "inbox" / "state_reports").rglob("CIE_Guerrero_2025.xlsx"))
         rejected.unlink()
-        fifth = refresh(data, url, instance, hoy="2026-11-29")
+        fifth = refresh(data, url, instance, hoy="2026-11-30")
         assert fifth.success and {"ingest__reportes_cie", "publicar_warehouse"} <= _steps(fifth, "STEP_START")
+        [decision] = [e.materialization.metadata["decision"].value for e in fifth.get_asset_materialization_events()
+                      if e.asset_key == dg.AssetKey(["ingest", "cambios"])]
+        assert decision.startswith("refrescar: 1 archivos de entrada nuevos, cambiados o quitados desde la corrida")
+        assert decision.endswith(f": {rejected.relative_to(data / 'inbox').as_posix()}")
         assert q(wh, "SELECT count(*) AS n FROM quality.archivos_rechazados")["n"][0] == 0
         assert len(q(wh, "SELECT run_id FROM warehouse.cargas")) == 10
     finally:
