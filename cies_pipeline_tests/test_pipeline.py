@@ -310,6 +310,13 @@ def _steps(result, event: str) -> set[str]:
     return {e.step_key for e in result.all_events if e.event_type_value == event}
 
 
+def _decision(result) -> str:
+    """Why ingest/cambios let the refresh run (its materialization's `decision`)."""
+    [decision] = [e.materialization.metadata["decision"].value for e in result.get_asset_materialization_events()
+                  if e.asset_key == dg.AssetKey(["ingest", "cambios"])]
+    return decision
+
+
 def _observations(result) -> list:
     return [e.event_specific_data.asset_observation for e in result.all_events
             if e.event_type_value == "ASSET_OBSERVATION"]
@@ -382,8 +389,7 @@ def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir, monke
         assert checks["frescura_sesnsp"].passed
         stale = refresh(data, url, instance, hoy="2026-11-29")
         assert stale.success and "publicar_warehouse" in _steps(stale, "STEP_START")
-        [decision] = [e.materialization.metadata["decision"].value for e in stale.get_asset_materialization_events()
-                      if e.asset_key == dg.AssetKey(["ingest", "cambios"])]
+        decision = _decision(stale)
         assert decision == ("refrescar: la antigüedad de las entradas cambió de veredicto desde el 2026-11-28: "
                             f"{all_stale}, SESNSP al día entonces, {all_stale}, SESNSP vencido al 2026-11-29")
         checks = {e.check_name: e for e in stale.get_asset_check_evaluations()}
@@ -400,8 +406,7 @@ def test_a_refresh_with_nothing_changed_runs_nothing(tmp_path, sample_dir, monke
         rejected.unlink()
         fifth = refresh(data, url, instance, hoy="2026-11-30")
         assert fifth.success and {"ingest__reportes_cie", "publicar_warehouse"} <= _steps(fifth, "STEP_START")
-        [decision] = [e.materialization.metadata["decision"].value for e in fifth.get_asset_materialization_events()
-                      if e.asset_key == dg.AssetKey(["ingest", "cambios"])]
+        decision = _decision(fifth)
         assert decision.startswith("refrescar: 1 archivos de entrada nuevos, cambiados o quitados desde la corrida")
         assert decision.endswith(f": {rejected.relative_to(data / 'inbox').as_posix()}")
         assert q(wh, "SELECT count(*) AS n FROM quality.archivos_rechazados")["n"][0] == 0
