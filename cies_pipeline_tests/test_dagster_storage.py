@@ -73,6 +73,65 @@ def test_the_instance_reuses_one_engine_per_database_and_stores_what_dagster_wou
         assert plain.get_latest_materialization_event(dg.AssetKey("tabla_7")).run_id == run_id
 
 
+def _sqlite_connections(monkeypatch) -> list[str]:
+    """The SQLite connections opened from now on (SQLAlchemy's pysqlite dialect calls sqlite3.dbapi2.connect)."""
+    from sqlite3 import dbapi2
+
+    opened, real = [], dbapi2.connect
+    monkeypatch.setattr(dbapi2, "connect", lambda database, *a, **kw: opened.append(database) or real(database, *a, **kw))
+    return opened
+
+
+def test_connections_stay_open_between_uses(home, tmp_path, monkeypatch):
+    """Ours opens a connection per database (a few more at most); Dagster's own one per query or event."""
+    with dg.DagsterInstance.get() as instance:
+        opened = _sqlite_connections(monkeypatch)
+        run = JOB.execute_in_process(instance=instance)
+        assert run.success
+        ours = list(opened)
+    stock = tmp_path / "stock"
+    stock.mkdir()
+    (stock / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_config(str(stock)) as plain:
+        assert type(plain.event_log_storage) is SqliteEventLogStorage
+        opened.clear()
+        assert JOB.execute_in_process(instance=plain).success
+        theirs = list(opened)
+    # during the run: the event index and the run's own database (runs.db was opened with the instance);
+    # Dagster's has_table asks the index through an engine of its own, once per table
+    runs = home / "history" / "runs"
+    assert set(ours) == {str(runs / "index.db"), str(runs / f"{run.run_id}.db")}
+    assert len(ours) <= 5
+    assert len(theirs) > 20 * len(ours)
+
+
+def test_only_the_latest_run_databases_stay_open_and_wipe_closes_them(home):
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        runs = [JOB.execute_in_process(instance=instance).run_id for _ in range(dagster_storage.RUN_ENGINES + 2)]
+        assert set(storage._engines) == {"index", *runs[-dagster_storage.RUN_ENGINES:]}
+        # a run whose database was closed reads as before: opened again, and the least recently used closed
+        assert len(instance.all_logs(runs[0])) == len(instance.all_logs(runs[-1]))
+        assert set(storage._engines) == {"index", runs[0], *runs[-dagster_storage.RUN_ENGINES + 1:]}
+        instance.wipe()
+        assert set(storage._engines) <= {"index"}
+        again = JOB.execute_in_process(instance=instance)
+        assert again.success and len(instance.all_logs(again.run_id)) > 4 * N
+
+
+def test_a_forked_child_forgets_the_parents_connections(home):
+    with dg.DagsterInstance.get() as instance:
+        assert JOB.execute_in_process(instance=instance).success
+        storage = instance.event_log_storage
+        pools = {id(e.pool) for e in storage.engines()}
+        dagster_storage._after_fork(__import__("weakref").ref(storage))()   # what os.fork runs in the child
+        assert pools.isdisjoint(id(e.pool) for e in storage.engines())      # new pools, nothing inherited
+        run_pool = id(instance.run_storage.engines()[0].pool)
+        dagster_storage._after_fork(__import__("weakref").ref(instance.run_storage))()
+        assert id(instance.run_storage.engines()[0].pool) != run_pool
+        assert JOB.execute_in_process(instance=instance).success
+
+
 def test_dagster_yaml_replaces_earlier_ones_of_ours_follows_a_move_and_leaves_others_alone(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     settings = Settings(data_dir=tmp_path / "data", warehouse_url="", reconciliacion_desde=None)
