@@ -1,12 +1,18 @@
-"""Group `reports`: the static reconciliation site and the state feedback workbooks, after each publish.
+"""Group `reports`: the static reconciliation site, the state feedback workbooks and the Data Docs, after each
+publish.
 
-Both read the published warehouse (cies_pipeline/reports/data.py), so they show exactly what analysts can
-query; they run only when the publish succeeded (a failed blocking check leaves the previous site in place).
+The site and the workbooks read the published warehouse (cies_pipeline/reports/data.py), so they show exactly
+what analysts can query; they run only when the publish succeeded (a failed blocking check leaves the previous
+site in place).
 """
+
+import time
 
 import dagster as dg
 
 from cies_pipeline.assets.common import CiesResource, preview
+from cies_pipeline.quality.data_docs import page_url, site_dir
+from cies_pipeline.quality.gx import build_data_docs, pending_docs
 from cies_pipeline.reports import data as report_data
 from cies_pipeline.reports.site import write_site
 from cies_pipeline.reports.workbook import feedback_workbooks
@@ -20,6 +26,27 @@ _READS = [dg.AssetKey(k) for k in (["warehouse", "reconciliacion"], ["warehouse"
                                    ["warehouse", "cargas"], ["quality", "cuarentena"],
                                    ["quality", "etiquetas_sin_mapeo"], ["quality", "archivos_rechazados"],
                                    ["quality", "columnas_rechazadas"])]
+
+
+@dg.asset(key=dg.AssetKey([GROUP, "data_docs"]), group_name=GROUP, kinds={"html"},
+          deps=[dg.AssetKey(["warehouse", "cargas"])])
+def data_docs(cies: CiesResource) -> dg.MaterializeResult:
+    """Data Docs de Great Expectations: la página de cada validación de esta corrida y el índice.
+
+    Each GX check links its page (`data_docs_url`). The pages of this run's validations are rendered here, in
+    one build after the publish, rather than beside the publish's write: GX renders in Python, and DuckDB's scan
+    of the DataFrames it writes needs the GIL too (together they took 3x the write alone). A suite that fails
+    has its page rendered at once, where it fails, so a failed run still links to it."""
+    started = time.perf_counter()
+    nuevas = pending_docs(cies.gx_dir)
+    build_data_docs(cies.gx_dir)
+    index = site_dir(cies.gx_dir) / "index.html"
+    meta = {"paginas_nuevas": nuevas, "segundos": round(time.perf_counter() - started, 2)}
+    if index.is_file():
+        meta["indice"] = dg.MetadataValue.path(str(index))
+        if page_url(index, cies.gx_dir):
+            meta["indice_url"] = dg.MetadataValue.url(page_url(index, cies.gx_dir))
+    return dg.MaterializeResult(metadata=meta)
 
 
 def _contract() -> list:
@@ -61,4 +88,4 @@ def reporte_conciliacion(cies: CiesResource, warehouse: WarehouseResource, libro
         "resumen": preview(resumen.drop(columns=["cve_ent"]), limit=32)})
 
 
-ASSETS = [retroalimentacion_estatal, reporte_conciliacion]
+ASSETS = [retroalimentacion_estatal, reporte_conciliacion, data_docs]

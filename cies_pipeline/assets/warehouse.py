@@ -7,7 +7,6 @@ writing anything, only a table whose content is not what was validated.
 """
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -22,8 +21,6 @@ from cies_pipeline.harmonize.crosswalks import crosswalk_versions
 from cies_pipeline.harmonize.facts import Harmonized
 from cies_pipeline.assets.quality_checks import table_suite_specs, validate_tables
 from cies_pipeline.assets.staging import validation_of
-from cies_pipeline.quality.data_docs import page_url
-from cies_pipeline.quality.gx import build_data_docs
 from cies_pipeline.quality.suites import TABLE_SUITES
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.warehouse.resource import WarehouseResource, dumps
@@ -156,7 +153,7 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
         clock.lap("lectura de la última publicación")
         suite_checks, blocking_failed = validate_tables(
             {n: f for n, f in frames.items() if n not in unchanged},
-            [t for t in TABLES if t not in unchanged and t not in validated], cies)
+            [t for t in TABLES if t not in unchanged and t not in validated], cies, huellas)
         for name, frozen in validated.items():
             origin = "/".join(frozen["asset"])
             again = thaw_checks([{**frozen, "asset": name.split("."), "check": f"gx_{name.split('.', 1)[1]}"}],
@@ -183,14 +180,11 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
         }])
         to_write = {name: frame for name, frame in frames.items() if name not in unchanged}
         clock.lap("validación (GX)")
-        # Data Docs change only when something was validated in this run. GX renders them in Python while the
-        # database writes (which releases the GIL): on a second core, in the time of the write.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            docs = pool.submit(build_data_docs, cies.gx_dir) if len(unchanged) < len(huellas) else None
-            wh.publish(to_write, run_id=context.run_id, loaded_at=started)
-            clock.lap("escritura (una transacción)")
-            data_docs = docs.result() if docs else None
-        clock.lap("Data Docs (lo que no cupo en la escritura)")
+        # Nothing else runs in this process meanwhile: DuckDB takes the GIL back to read each DataFrame it scans,
+        # and Python work in another thread (GX rendering Data Docs) made this write 3x slower. The Data Docs are
+        # rendered after the publish, by reports/data_docs.
+        wh.publish(to_write, run_id=context.run_id, loaded_at=started)
+        clock.lap("escritura (una transacción)")
         context.log.info(f"published {len(to_write)} tables to {wh.dialect}: "
                          f"{sum(len(f) for f in to_write.values()):,} rows; {len(unchanged)} unchanged tables kept")
         frozen = {name: freeze_checks([c for c in suite_checks if c.asset_key == dg.AssetKey(name.split("."))])
@@ -204,10 +198,6 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
             meta = {"dagster/row_count": len(frame), "preview": preview(frame, 5)}
             if name in unchanged:
                 meta["omitido"] = f"tabla sin cambio, no se reescribió: {why}"
-            if name == "warehouse.cargas" and data_docs:
-                meta["data_docs"] = dg.MetadataValue.path(data_docs)
-                if page_url(data_docs, cies.gx_dir):
-                    meta["data_docs_url"] = dg.MetadataValue.url(page_url(data_docs, cies.gx_dir))
             yield dg.MaterializeResult(asset_key=dg.AssetKey([t.schema, t.name]), metadata=meta)
         yield from suite_checks
         # The check reads back what is now in the database.
