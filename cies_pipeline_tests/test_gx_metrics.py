@@ -94,3 +94,136 @@ def test_state_prefix_of_categorical_cvegeo():
     assert list(_derive_cvegeo(empty)["chk_entidad_de_cvegeo"]) == [None, None]
     assert np.array_equal(_derive_cvegeo(frame.astype({"cvegeo": object}))["chk_entidad_de_cvegeo"].to_numpy(),
                           _derive_cvegeo(frame)["chk_entidad_de_cvegeo"].to_numpy())
+
+
+def _pair_and_compound_frame() -> pd.DataFrame:
+    # rows 1 and 3 miss one side of the pair, row 4 both; (a, b) repeats on rows 0 and 5 and on rows 2 and 6
+    return pd.DataFrame({
+        "a": ["x", None, "y", "z", None, "x", "y"],
+        "b": ["x", "q", "w", None, None, "x", "y"],
+        "other": [1, 2, 3, 4, 5, 6, 7]},
+        index=[10, 11, 12, 13, 14, 15, 16])
+
+
+@pytest.mark.parametrize("ignore, failing", [
+    ("either_value_is_missing", [(12, "y", "w")]),                   # rows with a missing side are skipped
+    ("both_values_are_missing", [(11, None, "q"), (12, "y", "w"), (13, "z", None)]),
+    ("neither", [(11, None, "q"), (12, "y", "w"), (13, "z", None), (14, None, None)]),
+])
+def test_pair_domain_is_its_two_columns_and_the_same_rows(ignore, failing):
+    """The pair's domain records: only columns a and b, the rows GX itself keeps, so the same failures."""
+    from great_expectations.execution_engine import PandasExecutionEngine
+
+    frame = _pair_and_compound_frame()
+    engine = PandasExecutionEngine()
+    engine.load_batch_data("b1", frame)
+    kwargs = {"column_A": "a", "column_B": "b", "ignore_row_if": ignore, "batch_id": "b1"}
+    fast = engine.get_domain_records(kwargs)
+    slow = gx_metrics.gx_get_domain_records(engine, kwargs)
+    assert list(fast.columns) == ["a", "b"] and list(slow.columns) == ["a", "b", "other"]
+    pd.testing.assert_frame_equal(fast, slow[["a", "b"]])
+    unequal = fast[fast["a"] != fast["b"]]
+    assert [(i, None if pd.isna(x) else x, None if pd.isna(y) else y)
+            for i, x, y in unequal.itertuples()] == failing
+
+
+@pytest.mark.parametrize("ignore", ["all_values_are_missing", "any_value_is_missing", "never"])
+def test_compound_domain_is_its_columns_and_the_same_rows(ignore):
+    from great_expectations.execution_engine import PandasExecutionEngine
+
+    engine = PandasExecutionEngine()
+    engine.load_batch_data("b1", _pair_and_compound_frame())
+    kwargs = {"column_list": ["a", "b"], "ignore_row_if": ignore, "batch_id": "b1"}
+    fast = engine.get_domain_records(kwargs)
+    pd.testing.assert_frame_equal(fast, gx_metrics.gx_get_domain_records(engine, kwargs)[["a", "b"]])
+    kept = {"all_values_are_missing": [10, 11, 12, 13, 15, 16], "any_value_is_missing": [10, 12, 15, 16],
+            "never": [10, 11, 12, 13, 14, 15, 16]}[ignore]
+    assert list(fast.index) == kept
+
+
+def test_pair_and_compound_failures_equal_gx_through_a_suite(monkeypatch):
+    """A whole suite (the reconciliation's pairs and compound key) finds the same failures with GX's own
+    domain records as with the narrowed ones."""
+    from great_expectations.execution_engine import PandasExecutionEngine
+
+    frame = pd.DataFrame({
+        "periodo": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-02-01", "2025-03-01"]),
+        "cve_ent": ["01", "01", "02", "03"], "medida": ["carpetas"] * 4,
+        "valor_cie": [3.0, 3.0, None, 5.0], "valor_sesnsp": [3.0, 3.0, 2.0, 4.0],
+        "diferencia": [0.0, 0.0, None, 2.0], "estatus": ["coincide", "coincide", "sin_reporte_cie", "coincide"]})
+
+    def failures():
+        outcome = validate_frame(frame, "reconciliacion", date(2026, 11, 28))
+        return sorted((x["expectation"], x["column"], x["unexpected_count"], tuple(x["partial_unexpected_list"]))
+                      for x in outcome.failed)
+
+    narrowed = failures()
+    monkeypatch.setattr(PandasExecutionEngine, "get_domain_records", gx_metrics.gx_get_domain_records)
+    assert narrowed == failures()
+    # by hand: row 3 has diferencia 2 for 5 - 4 = 1 and estatus coincide for a discrepancy; rows 0 and 1
+    # repeat the key (periodo, cve_ent, medida)
+    assert {(e, c) for e, c, _, _ in narrowed} >= {
+        ("expect_column_pair_values_to_be_equal", "chk_diferencia, chk_diferencia_esperada"),
+        ("expect_column_pair_values_to_be_equal", "chk_estatus, chk_estatus_esperado"),
+        ("expect_compound_columns_to_be_unique", "periodo, cve_ent, medida")}
+
+
+def test_gx_records_the_given_fingerprint_instead_of_hashing(monkeypatch):
+    """validate_frame(fingerprint=...) is what GX records as the batch's fingerprint; without it GX hashes."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    hashed = []
+    monkeypatch.setattr(gx_metrics, "gx_hash_pandas_dataframe", lambda df: hashed.append(len(df)) or "gx-md5")
+    frame = pd.DataFrame({"periodo": pd.to_datetime(["2025-01-01"]), "cve_ent": ["01"], "medida": ["carpetas"],
+                          "valor_cie": [1.0], "valor_sesnsp": [1.0], "diferencia": [0.0], "estatus": ["coincide"]})
+    assert engine.hash_pandas_dataframe is gx_metrics.hash_pandas_dataframe
+    validate_frame(frame, "reconciliacion", date(2026, 11, 28), fingerprint="huella-abc")
+    assert hashed == []
+    validate_frame(frame, "reconciliacion", date(2026, 11, 28))
+    assert hashed and set(hashed) == {1}      # GX hashes the one-row frame (once per batch it builds)
+    data = frame.copy()
+    data.attrs[gx_metrics.FINGERPRINT_ATTR] = "huella-abc"
+    assert engine.hash_pandas_dataframe(data) == "huella-abc"
+    assert engine.hash_pandas_dataframe(frame) == "gx-md5"
+
+
+def test_row_condition_domain_is_its_column_and_the_same_rows():
+    from great_expectations.execution_engine import PandasExecutionEngine
+
+    frame = pd.DataFrame({"cvegeo": ["01001", None, None, "02001"], "nivel": ["municipal", "estatal", "municipal",
+                                                                             "municipal"], "x": [1, 2, 3, 4]},
+                         index=[5, 6, 7, 8])
+    engine = PandasExecutionEngine()
+    engine.load_batch_data("b1", frame)
+    kwargs = {"column": "cvegeo", "batch_id": "b1", "condition_parser": "pandas",
+              "row_condition": {"type": "pass_through", "pass_through_filter": 'nivel == "municipal"'}}
+    fast = engine.get_domain_records(kwargs)
+    slow = gx_metrics.gx_get_domain_records(engine, kwargs)
+    assert list(slow.columns) == ["cvegeo", "nivel", "x"]
+    pd.testing.assert_frame_equal(fast, slow[["cvegeo"]])
+    assert list(fast.index) == [5, 7, 8]                 # the estatal row 6 is not in the domain
+    # no row condition: the frame itself, as GX gives it
+    assert engine.get_domain_records({"column": "cvegeo", "batch_id": "b1"}) is frame
+
+
+def test_row_condition_failures_equal_gx_through_the_fact_suite(monkeypatch):
+    """The fact suite's 'a municipal row has its CVEGEO' (row condition nivel == municipal): same failures
+    with GX's own domain records; by hand, one municipal row (of two without CVEGEO) fails."""
+    from great_expectations.execution_engine import PandasExecutionEngine
+
+    frame = pd.DataFrame({
+        "periodo": pd.to_datetime(["2025-01-01"] * 3), "cve_ent": ["01", "01", "02"],
+        "cvegeo": [None, None, "02001"], "nivel": ["estatal", "municipal", "municipal"],
+        "fuente": ["SESNSP"] * 3, "metodologia": ["CNSP-38-15"] * 3, "carpetas": pd.array([1, 2, 3], dtype="Int64"),
+        "municipio_regla": ["codigo"] * 3, "versiones_crosswalk": ["v1"] * 3, "archivo_origen": ["a.csv"] * 3,
+        "archivo_sha256": ["0" * 64] * 3, "hoja": [""] * 3, "fila_origen": [2, 3, 4],
+        "corte": pd.to_datetime(["2025-10-01"] * 3)})
+
+    def failures():
+        outcome = validate_frame(frame, "fact_carpetas_trata", date(2026, 11, 28))
+        return sorted((x["expectation"], x["column"], x["unexpected_count"]) for x in outcome.failed)
+
+    narrowed = failures()
+    assert narrowed == [("expect_column_values_to_not_be_null", "cvegeo", 1)]
+    monkeypatch.setattr(PandasExecutionEngine, "get_domain_records", gx_metrics.gx_get_domain_records)
+    assert failures() == narrowed

@@ -212,17 +212,18 @@ def table_suite_specs(tables: list[str]) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def validate_tables(frames: dict[str, pd.DataFrame], tables: list[str],
-                    cies: CiesResource) -> tuple[list[dg.AssetCheckResult], list[str]]:
+def validate_tables(frames: dict[str, pd.DataFrame], tables: list[str], cies: CiesResource,
+                    huellas: dict[str, str] | None = None) -> tuple[list[dg.AssetCheckResult], list[str]]:
     """Validate each table of `tables` that has a suite; (check results, tables whose blocking suite failed).
-    A table declared but missing from `frames` fails its check (it would not be published)."""
+    A table declared but missing from `frames` fails its check (it would not be published). `huellas`: the
+    tables' content hashes, when the caller has them (GX records them instead of hashing each table)."""
     results, blocking_failed = [], []
     outcomes = {}
     for qualified in tables:
         suite = TABLE_SUITES.get(qualified)
         if suite and qualified in frames:
             outcomes[qualified] = validate_frame(frames[qualified], suite, cies.today(), cies.gx_dir,
-                                                 data_docs=False)
+                                                 data_docs=False, fingerprint=(huellas or {}).get(qualified))
     if outcomes:
         build_data_docs(cies.gx_dir)  # every page exists before a link to it is shown
     for qualified in tables:

@@ -31,7 +31,8 @@ def suite_check(asset: dg.AssetKey, suite: str, frame: pd.DataFrame, cies: CiesR
         return check
     # Data Docs are rendered once per run (at publish) and right away for a failing suite, so the engineer
     # can go from the failed check to its page; rendering each validation costs ~0.4 s.
-    outcome = validate_frame(frame, suite, cies.today(), cies.gx_dir, data_docs=False)
+    outcome = validate_frame(frame, suite, cies.today(), cies.gx_dir, data_docs=False,
+                             fingerprint=fingerprint)
     if not outcome.success:
         outcome.data_docs = build_data_docs(cies.gx_dir)
     severity = dg.AssetCheckSeverity.ERROR if SUITES[suite].blocking else dg.AssetCheckSeverity.WARN

@@ -122,14 +122,15 @@ def _batch_definition(context: Any, asset_name: str) -> Any:
 
 # -- validation ---------------------------------------------------------------------------------------
 def validate_frame(frame: pd.DataFrame, suite: str, today: date, context_root: Path | None = None,
-                   *, data_docs: bool = True) -> SuiteOutcome:
+                   *, data_docs: bool = True, fingerprint: str | None = None) -> SuiteOutcome:
     """Validate `frame` against the suite `suite` (a key of SUITES) as of `today` (Mexico City date).
 
     `context_root` None validates in memory; a folder uses (and creates) a file context there, stores
     the result and renders its Data Docs page and index. Rendering costs about 0.4 s per call (GX
     compiles its templates on every build): when validating many frames in a row, pass
     `data_docs=False` and call `build_data_docs(context_root)` once at the end. An empty frame
-    validates like any other.
+    validates like any other. `fingerprint`, the frame's content hash (memo.table_fingerprint) when the
+    caller has it, is what GX records as the batch's fingerprint, instead of hashing the frame again.
     """
     if suite not in SUITES:
         raise ValueError(f"suite desconocida '{suite}'; se esperaba una de: {', '.join(sorted(SUITES))}")
@@ -137,6 +138,8 @@ def validate_frame(frame: pd.DataFrame, suite: str, today: date, context_root: P
     data = _for_validation(frame)
     if spec.derive is not None:
         data = data.assign(**spec.derive(frame))
+    if fingerprint:
+        data.attrs[gx_metrics.FINGERPRINT_ATTR] = fingerprint
     context = get_context(context_root)
     with _LOCK:
         batch_definition, gx_suite, checkpoint = _prepared(context, context_root, suite, today)
@@ -283,6 +286,11 @@ def build_data_docs(context_root: Path) -> str | None:
         if pending:  # an empty list would make GX re-render every validation ever stored
             context.build_data_docs(resource_identifiers=pending)
         return _site_path(context.get_docs_sites_urls())
+
+
+def pending_docs(context_root: Path) -> int:
+    """How many validations run in this process with `data_docs=False` have no Data Docs page yet."""
+    return len(_PENDING_DOCS.get(str(Path(context_root).absolute()), []))
 
 
 # validation results (and their Data Docs pages) kept per suite: the latest runs; a table validated again only

@@ -10,6 +10,14 @@ GX's pandas engine evaluates two of the metrics our suites use value by value in
 Anything else goes to GX's own function, unchanged. Subclassing a metric provider re-registers its metric
 (GX's documented way to provide a metric); importing this module is what installs them.
 `test_gx_metrics.py` checks both against GX's functions on the edge cases.
+
+It also spares GX's pandas engine two passes over the whole frame, neither of which changes a result:
+- an expectation on a column under a row condition, or on a column pair or list that ignores rows with
+  missing values (`ignore_row_if`), got the whole frame with the other rows dropped, every column copied; it
+  now gets its own columns, then the same rows (`get_domain_records`: those metrics read nothing else);
+- GX fingerprints each batch (`pandas_data_fingerprint` in the result's batch markers) by hashing the whole
+  frame; the frame's own content hash is used when `quality.gx` gives it one (attrs `cies_huella`: our
+  steps compute it anyway, to reuse results), GX's hash otherwise.
 """
 from __future__ import annotations
 
@@ -19,6 +27,9 @@ import logging
 import numpy as np
 import pandas as pd
 from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.execution_engine import pandas_execution_engine as gx_pandas_engine
+from great_expectations.expectations.row_conditions import (Condition, PassThroughCondition,
+                                                             deserialize_row_condition)
 from great_expectations.expectations.metrics.column_map_metrics.column_values_between import ColumnValuesBetween
 from great_expectations.expectations.metrics.column_map_metrics.column_values_match_regex import (
     ColumnValuesMatchRegex)
@@ -67,3 +78,61 @@ try:
         _pandas = column_condition_partial(engine=PandasExecutionEngine)(between)
 finally:
     _registry_log.setLevel(_level)
+
+
+# -- the engine's passes over the whole frame -----------------------------------------------------------
+gx_get_domain_records = PandasExecutionEngine.get_domain_records
+gx_hash_pandas_dataframe = gx_pandas_engine.hash_pandas_dataframe
+FINGERPRINT_ATTR = "cies_huella"
+_HOW = {"both_values_are_missing": "all", "either_value_is_missing": "any",
+        "all_values_are_missing": "all", "any_value_is_missing": "any"}
+
+
+def _row_mask(self, data: pd.DataFrame, row_condition) -> pd.Series | None:
+    """The rows GX's `_apply_row_condition_filter` keeps (it runs `data.query(...)`, i.e. `data.loc[data.eval(...)]`),
+    as a mask; None for a legacy string condition (left to GX)."""
+    condition = deserialize_row_condition(row_condition) if isinstance(row_condition, dict) else row_condition
+    if isinstance(condition, PassThroughCondition):
+        return data.eval(condition.pass_through_filter)
+    if isinstance(condition, Condition):
+        return data.eval(self.condition_to_filter_clause(condition))
+    return None
+
+
+def get_domain_records(self, domain_kwargs: dict) -> pd.DataFrame:
+    """GX's domain records, with only the domain's columns: a column under a row condition, a column pair or
+    a column list (their metrics read nothing else)."""
+    row_condition = domain_kwargs.get("row_condition")
+    if "column" in domain_kwargs:
+        if not row_condition:
+            return gx_get_domain_records(self, domain_kwargs)      # the frame itself, not a copy
+        whole = gx_get_domain_records(self, {k: v for k, v in domain_kwargs.items()
+                                             if k not in ("row_condition", "condition_parser")})
+        mask = _row_mask(self, whole, row_condition) if domain_kwargs["column"] in whole.columns else None
+        if mask is None or not isinstance(mask, pd.Series) or mask.dtype != bool:
+            return gx_get_domain_records(self, domain_kwargs)
+        return whole.loc[mask, [domain_kwargs["column"]]]
+    if row_condition:
+        return gx_get_domain_records(self, domain_kwargs)
+    if "column_A" in domain_kwargs and "column_B" in domain_kwargs:
+        columns = [domain_kwargs["column_A"], domain_kwargs["column_B"]]
+    elif "column_list" in domain_kwargs:
+        columns = list(domain_kwargs["column_list"])
+    else:
+        return gx_get_domain_records(self, domain_kwargs)
+    ignore = domain_kwargs.get("ignore_row_if")
+    if ignore is not None and ignore not in _HOW and ignore not in ("neither", "never"):
+        return gx_get_domain_records(self, domain_kwargs)     # GX raises its own error for it
+    whole = gx_get_domain_records(self, {k: v for k, v in domain_kwargs.items() if k != "ignore_row_if"})
+    if any(c not in whole.columns for c in columns):
+        return gx_get_domain_records(self, domain_kwargs)     # GX's own error for a missing column
+    data = whole[columns]
+    return data.dropna(axis=0, how=_HOW[ignore], subset=columns) if ignore in _HOW else data
+
+
+def hash_pandas_dataframe(df: pd.DataFrame) -> str:
+    return df.attrs.get(FINGERPRINT_ATTR) or gx_hash_pandas_dataframe(df)
+
+
+PandasExecutionEngine.get_domain_records = get_domain_records
+gx_pandas_engine.hash_pandas_dataframe = hash_pandas_dataframe
