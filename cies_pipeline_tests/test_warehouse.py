@@ -194,4 +194,19 @@ def test_a_refresh_with_nothing_changed_repeats_the_last_load_row(postgres_url, 
         assert wh.latest_run_id() == "r2"
         with pytest.raises(ValueError, match="no load r9"):
             wh.repeat_load("r9", "r3", datetime.now(timezone.utc))
+        # only if that load is still the latest: r1 is not (r2 is), r9 is not there; nothing written
+        at = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
+        assert wh.repeat_load("r1", "r3", at, only_if_latest=True) is False
+        assert wh.repeat_load("r9", "r3", at, only_if_latest=True) is False
+        assert wh.query("SELECT run_id FROM warehouse.cargas")["run_id"].tolist() == ["r1", "r2"]
+        assert wh.repeat_load("r2", "r3", at, only_if_latest=True) is True
+        rows = wh.query("SELECT * FROM warehouse.cargas ORDER BY iniciado")
+        assert rows["run_id"].tolist() == ["r1", "r2", "r3"] and wh.latest_run_id() == "r3"
+        assert pd.Timestamp(rows["iniciado"][2]) == T("2026-11-29 02:00")
+        assert rows["filas"][2] == rows["filas"][0] == '{"warehouse.reconciliacion": 1280}'
         wh.dispose()
+    # an empty warehouse: nothing to repeat, nothing written
+    empty = Warehouse(f"duckdb:///{tmp_path}/vacio.duckdb")
+    assert empty.repeat_load("r1", "r2", datetime.now(timezone.utc), only_if_latest=True) is False
+    assert empty.latest_run_id() is None
+    empty.dispose()

@@ -56,19 +56,23 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
     record = {"run_id": context.run_id, "contexto": contexto, "archivos": inputs_record(files, cache.hashes)}
     cache.save()   # the readers take these sha256 instead of hashing the files again
     previous = context.instance.get_run_by_id(last["run_id"]) if last else None
-    # a whole `refresh` (not a run of a few assets) that succeeded, and whose load is the warehouse's latest
-    same = (changed == [] and previous is not None and previous.status == dg.DagsterRunStatus.SUCCESS
-            and previous.job_name == "refresh" and not previous.asset_selection
-            and wh.latest_run_id() == last["run_id"])
+    # a whole `refresh` (not a run of a few assets) that succeeded ...
+    succeeded = (changed == [] and previous is not None and previous.status == dg.DagsterRunStatus.SUCCESS
+                 and previous.job_name == "refresh" and not previous.asset_selection)
     # the run whose freshness checks were evaluated (a skipped refresh points to the one it repeated)
     evaluated = (last.get("frescura_de") or last["run_id"]) if last else ""
-    frescura = cache.memo.get(FRESCURA_MEMO, evaluated) if same else None
+    frescura = cache.memo.get(FRESCURA_MEMO, evaluated) if succeeded else None
     if frescura:
         limits = crosssource.limites_frescura()
         then = crosssource.vencidas(frescura["entradas"], date.fromisoformat(frescura["hoy"]), *limits)
         now = crosssource.vencidas(frescura["entradas"], hoy, *limits)
+    # ... and whose load is still the warehouse's latest: then this run's row in warehouse.cargas is a copy of
+    # that load's, checked and written in one connection (the warehouse is opened once on a skipped night)
+    repeated = bool(frescura) and then == now and wh.repeat_load(
+        last["run_id"], context.run_id, datetime.now(timezone.utc), only_if_latest=True)
     meta = {"huella": memo_key(record["contexto"], record["archivos"])[:16], "archivos": len(files)}
-    if not frescura or then != now:
+    if not repeated:
+        same = succeeded and wh.latest_run_id() == last["run_id"]
         cache.memo.put("refresco", "ultimo", record)
         if changed:
             why = (f"{len(changed)} archivos de entrada nuevos, cambiados o quitados desde la corrida "
@@ -90,7 +94,6 @@ def cambios(context: dg.AssetExecutionContext, cies: CiesResource, warehouse: Wa
            f"mes que la corrida {last['run_id'][:8]}, que terminó bien y cuya carga sigue siendo la última del "
            f"almacén; la frescura evaluada al {hoy.isoformat()} da lo mismo que al {frescura['hoy']} "
            f"({_stale_text(now)}); no se recalculó ni se reescribió nada (warehouse.cargas registra esta corrida)")
-    wh.repeat_load(last["run_id"], context.run_id, datetime.now(timezone.utc))
     # the warehouse holds what that publish wrote: the next publish compares its tables with it still
     published_key = publication_key(wh.url_sin_clave(), cies)
     published = cache.memo.get("publicacion", published_key)

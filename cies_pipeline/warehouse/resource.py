@@ -193,13 +193,17 @@ class Warehouse:
 
     def latest_run_id(self) -> str | None:
         """run_id of the latest load recorded in warehouse.cargas (None when there is none)."""
+        with self._process_lock(), self.engine.connect() as conn:
+            return self._latest_run_id(conn)
+
+    @staticmethod
+    def _latest_run_id(conn) -> str | None:
         t = TABLES["warehouse.cargas"]
         # information_schema, not SQLAlchemy's inspector: duckdb-engine's reflection takes ~0.2 s
-        with self._process_lock(), self.engine.connect() as conn:
-            exists = conn.execute(sa.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s "
-                                          "AND table_name = :t"), {"s": t.schema, "t": t.name}).scalar()
-            row = conn.execute(sa.text(f"SELECT run_id FROM {_qualified(t)} ORDER BY iniciado DESC LIMIT 1")
-                               ).fetchone() if exists else None
+        exists = conn.execute(sa.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s "
+                                      "AND table_name = :t"), {"s": t.schema, "t": t.name}).scalar()
+        row = conn.execute(sa.text(f"SELECT run_id FROM {_qualified(t)} ORDER BY iniciado DESC LIMIT 1")
+                           ).fetchone() if exists else None
         return str(row[0]) if row else None
 
     def table_counts(self) -> dict[str, int]:
@@ -267,17 +271,33 @@ class Warehouse:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- writing --------------------------------------------------------------------------------
-    def repeat_load(self, previous_run_id: str, run_id: str, at: datetime) -> None:
+    def repeat_load(self, previous_run_id: str, run_id: str, at: datetime, only_if_latest: bool = False) -> bool:
         """Record in warehouse.cargas a refresh that found nothing to change: the row of the load
-        `previous_run_id` (same files, release, versions and table sizes) with this run's id and times."""
+        `previous_run_id` (same files, release, versions and table sizes) with this run's id and times.
+
+        One connection and one transaction (ingest/cambios runs it on every refresh that skips: opening a DuckDB
+        file costs about 0.04 s). With `only_if_latest`, the row is copied only if that load is still the
+        warehouse's latest (False otherwise: nothing written); a load that is not there is an error."""
         t = TABLES["warehouse.cargas"]
-        rows = self.query(f"SELECT * FROM {_qualified(t)} WHERE run_id = :r", r=previous_run_id)
-        if rows.empty:
-            raise ValueError(f"warehouse.cargas has no load {previous_run_id} to repeat")
-        row = rows.iloc[[0]][t.column_names].reset_index(drop=True)
-        row["run_id"] = run_id
-        row["iniciado"] = row["terminado"] = at.astimezone(timezone.utc).replace(tzinfo=None)
-        self.publish({"warehouse.cargas": row}, run_id=run_id, loaded_at=at)
+        table = _qualified(t)
+        new = {"run_id": "CAST(:run_id AS VARCHAR)", "iniciado": "CAST(:at AS TIMESTAMP)",
+               "terminado": "CAST(:at AS TIMESTAMP)", "cargado_en": "CAST(:at AS TIMESTAMP)"}
+        insert = (f"INSERT INTO {table} ({', '.join(_quote(c) for c in t.column_names)}) "
+                  f"SELECT {', '.join(new.get(c, _quote(c)) for c in t.column_names)} FROM {table} "
+                  f"WHERE run_id = :previous ORDER BY iniciado DESC LIMIT 1")
+        params = {"run_id": run_id, "at": at.astimezone(timezone.utc).replace(tzinfo=None),
+                  "previous": previous_run_id}
+        with self._process_lock(), self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+            if only_if_latest:   # an empty warehouse, or a later load: nothing to repeat
+                if self._latest_run_id(conn) != previous_run_id:
+                    return False
+            elif not conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE run_id = :previous"),
+                                  {"previous": previous_run_id}).scalar():
+                raise ValueError(f"warehouse.cargas has no load {previous_run_id} to repeat")
+            conn.execute(sa.text(insert), params)
+        return True
 
     def publish(self, frames: dict[str, pd.DataFrame], run_id: str,
                 loaded_at: datetime | None = None) -> dict[str, int]:
