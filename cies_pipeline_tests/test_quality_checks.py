@@ -117,6 +117,27 @@ def test_every_published_table_with_a_suite_is_validated_in_publish(run):
         assert Path(check.metadata["data_docs"].value).is_file()
 
 
+def test_data_docs_step_renders_every_validation_of_the_run_after_the_publish(run):
+    """reports/data_docs: one build after the publish; on a fresh folder every stored validation result of the
+    run has its page, and the materialization counts them and links the index."""
+    from cies_pipeline.quality.data_docs import site_dir
+
+    data, _, result, _ = run
+    [materialization] = [m for m in result.get_asset_materialization_events()
+                         if m.asset_key == dg.AssetKey(["reports", "data_docs"])]
+    meta = materialization.materialization.metadata
+    results = sorted(p.relative_to(data / "gx" / "uncommitted" / "validations").with_suffix("")
+                     for p in (data / "gx" / "uncommitted" / "validations").rglob("*.json"))
+    pages = sorted(p.relative_to(site_dir(data / "gx") / "validations").with_suffix("")
+                   for p in (site_dir(data / "gx") / "validations").rglob("*.html"))
+    assert len(results) > 10 and pages == results
+    assert meta["paginas_nuevas"].value == len(results)
+    assert meta["indice"].value == str(site_dir(data / "gx") / "index.html")
+    assert meta["indice_url"].value == "http://127.0.0.1:3001/index.html"
+    steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"]
+    assert steps.index("reports__data_docs") > steps.index("publicar_warehouse")
+
+
 def test_data_docs_served_on_loopback(run):
     from cies_pipeline.quality.data_docs import DataDocsServer
 

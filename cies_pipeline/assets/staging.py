@@ -29,8 +29,8 @@ def suite_check(asset: dg.AssetKey, suite: str, frame: pd.DataFrame, cies: CiesR
         check = thaw_checks([stored], why)[0]
         mark_validated(frame, suite, stored, fingerprint)
         return check
-    # Data Docs are rendered once per run (at publish) and right away for a failing suite, so the engineer
-    # can go from the failed check to its page; rendering each validation costs ~0.4 s.
+    # Data Docs are rendered once per run (reports/data_docs, after the publish) and right away for a failing
+    # suite, so the engineer can go from the failed check to its page; rendering each validation costs ~0.4 s.
     outcome = validate_frame(frame, suite, cies.today(), cies.gx_dir, data_docs=False,
                              fingerprint=fingerprint)
     if not outcome.success:
