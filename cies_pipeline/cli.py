@@ -14,8 +14,8 @@ DAGSTER_YAML = """\
 # Written by cies-pipeline on first use. Runs from the CLI and from `dagster dev` share this instance.
 telemetry:
   enabled: false
-# Dagster's SQLite storage in this folder, reusing one SQLAlchemy engine per database file
-# (cies_pipeline/dagster_storage.py; cies-pipeline rewrites base_dir if the folder moves)
+# Dagster's SQLite storage in this folder, keeping one engine and its open connection per database file
+# (cies_pipeline/dagster_storage.py; cies-pipeline rewrites this file if the folder moves or the text changes)
 storage:
   custom:
     module: cies_pipeline.dagster_storage
