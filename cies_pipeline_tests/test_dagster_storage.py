@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import weakref
 
 import dagster as dg
 import pytest
@@ -122,13 +123,12 @@ def test_only_the_latest_run_databases_stay_open_and_wipe_closes_them(home):
 def test_a_forked_child_forgets_the_parents_connections(home):
     with dg.DagsterInstance.get() as instance:
         assert JOB.execute_in_process(instance=instance).success
-        storage = instance.event_log_storage
-        pools = {id(e.pool) for e in storage.engines()}
-        dagster_storage._after_fork(__import__("weakref").ref(storage))()   # what os.fork runs in the child
-        assert pools.isdisjoint(id(e.pool) for e in storage.engines())      # new pools, nothing inherited
-        run_pool = id(instance.run_storage.engines()[0].pool)
-        dagster_storage._after_fork(__import__("weakref").ref(instance.run_storage))()
-        assert id(instance.run_storage.engines()[0].pool) != run_pool
+        for storage in (instance.event_log_storage, instance.run_storage):
+            before = [e.pool for e in storage.engines()]
+            dagster_storage._after_fork(weakref.ref(storage))()     # what os.fork runs in the child
+            after = [e.pool for e in storage.engines()]
+            assert len(after) == len(before) > 0
+            assert all(new is not old for new, old in zip(after, before))   # new pools: nothing inherited
         assert JOB.execute_in_process(instance=instance).success
 
 

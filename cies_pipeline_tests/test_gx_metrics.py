@@ -97,7 +97,7 @@ def test_state_prefix_of_categorical_cvegeo():
 
 
 def _pair_and_compound_frame() -> pd.DataFrame:
-    # rows 1 and 3 miss one side of the pair, row 4 both; (a, b) repeats on rows 0 and 5 and on rows 2 and 6
+    # rows 11 and 13 miss one side of the pair, row 14 both; (x, x) repeats on rows 10 and 15
     return pd.DataFrame({
         "a": ["x", None, "y", "z", None, "x", "y"],
         "b": ["x", "q", "w", None, None, "x", "y"],
@@ -162,10 +162,12 @@ def test_pair_and_compound_failures_equal_gx_through_a_suite(monkeypatch):
     assert narrowed == failures()
     # by hand: row 3 has diferencia 2 for 5 - 4 = 1 and estatus coincide for a discrepancy; rows 0 and 1
     # repeat the key (periodo, cve_ent, medida)
-    assert {(e, c) for e, c, _, _ in narrowed} >= {
-        ("expect_column_pair_values_to_be_equal", "chk_diferencia, chk_diferencia_esperada"),
-        ("expect_column_pair_values_to_be_equal", "chk_estatus, chk_estatus_esperado"),
-        ("expect_compound_columns_to_be_unique", "periodo, cve_ent, medida")}
+    key = "periodo=2025-01-01, cve_ent=01, medida=carpetas"
+    assert narrowed == [
+        ("expect_column_pair_values_to_be_equal", "chk_diferencia, chk_diferencia_esperada", 1, ("(2, 1)",)),
+        ("expect_column_pair_values_to_be_equal", "chk_estatus, chk_estatus_esperado", 1,
+         ("(coincide, discrepa)",)),
+        ("expect_compound_columns_to_be_unique", "periodo, cve_ent, medida", 2, (key, key))]
 
 
 def test_gx_records_the_given_fingerprint_instead_of_hashing(monkeypatch):
