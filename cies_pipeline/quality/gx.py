@@ -85,9 +85,14 @@ _CONTEXTS: dict[str | None, Any] = {}
 _LOCK = threading.RLock()
 
 
+def _root(context_root: Path | None) -> str | None:
+    """The key of a context root in this module's per-process tables (None: the ephemeral context)."""
+    return None if context_root is None else str(Path(context_root).absolute())
+
+
 def get_context(context_root: Path | None = None) -> Any:
     """The process's GX context for `context_root` (None: ephemeral), created quiet on first use."""
-    key = None if context_root is None else str(Path(context_root).absolute())
+    key = _root(context_root)
     with _LOCK:
         context = _CONTEXTS.get(key)
         if context is None:
@@ -184,7 +189,7 @@ def _prepared(context: Any, context_root: Path | None, name: str, today: date) -
     one process to the next: when the stored checkpoint, validation definition and suite are exactly
     what would be stored now (`_stored`), they are read back (a few hundredths of a second) instead.
     """
-    key = (None if context_root is None else str(Path(context_root).absolute()), name)
+    key = (_root(context_root), name)
     month = today.replace(day=1)
     cached = _PREPARED.get(key)
     if cached is None or cached[0] != month:
@@ -263,7 +268,7 @@ def _run_checkpoint(context: Any, context_root: Path, checkpoint: Any, data: pd.
     if data_docs:
         context.build_data_docs(resource_identifiers=[identifier])
     else:
-        _PENDING_DOCS.setdefault(str(Path(context_root).absolute()), []).append(identifier)
+        _PENDING_DOCS.setdefault(_root(context_root), []).append(identifier)
     page = context.get_docs_sites_urls(resource_identifier=identifier, only_if_exists=False)
     return result, _site_path(page)
 
@@ -276,7 +281,7 @@ def build_data_docs(context_root: Path) -> str | None:
     longer than the last. Returns the path of the Data Docs index (None if no file context was used at
     `context_root`).
     """
-    key = str(Path(context_root).absolute())
+    key = _root(context_root)
     with _LOCK:
         context = _CONTEXTS.get(key)
         if context is None:
@@ -290,7 +295,7 @@ def build_data_docs(context_root: Path) -> str | None:
 
 def pending_docs(context_root: Path) -> int:
     """How many validations run in this process with `data_docs=False` have no Data Docs page yet."""
-    return len(_PENDING_DOCS.get(str(Path(context_root).absolute()), []))
+    return len(_PENDING_DOCS.get(_root(context_root), []))
 
 
 # validation results (and their Data Docs pages) kept per suite: the latest runs; a table validated again only
