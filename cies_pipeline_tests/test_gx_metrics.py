@@ -7,7 +7,7 @@ import pytest
 
 from cies_pipeline.quality import gx_metrics
 from cies_pipeline.quality.gx import validate_frame
-from cies_pipeline.quality.suites import _derive_cvegeo
+from cies_pipeline.quality.suites import _derive_cvegeo, _derive_metodologia
 
 REGEX = r"^\d{5}$"
 
@@ -86,14 +86,53 @@ def test_suite_results_do_not_depend_on_categoricals():
     ])
 
 
+def _labels(series: pd.Series) -> list:
+    return [None if pd.isna(v) else v for v in series]
+
+
 def test_state_prefix_of_categorical_cvegeo():
     frame = pd.DataFrame({"cvegeo": pd.Categorical(["01001", None, "32058", "01001"], categories=["01001", "32058",
                                                                                                   "07000"])})
-    assert list(_derive_cvegeo(frame)["chk_entidad_de_cvegeo"]) == ["01", None, "32", "01"]
+    prefix = _derive_cvegeo(frame)["chk_entidad_de_cvegeo"]
+    assert _labels(prefix) == ["01", None, "32", "01"]
+    assert list(prefix.cat.categories) == ["01", "07", "32"]       # one per distinct prefix, unused kept
     empty = pd.DataFrame({"cvegeo": pd.Categorical([None, None], categories=[])})
-    assert list(_derive_cvegeo(empty)["chk_entidad_de_cvegeo"]) == [None, None]
-    assert np.array_equal(_derive_cvegeo(frame.astype({"cvegeo": object}))["chk_entidad_de_cvegeo"].to_numpy(),
-                          _derive_cvegeo(frame)["chk_entidad_de_cvegeo"].to_numpy())
+    assert _labels(_derive_cvegeo(empty)["chk_entidad_de_cvegeo"]) == [None, None]
+    text = _derive_cvegeo(frame.astype({"cvegeo": object}))["chk_entidad_de_cvegeo"]
+    assert isinstance(text.dtype, pd.CategoricalDtype) and _labels(text) == _labels(prefix)
+
+
+def test_methodology_by_month_is_categorical():
+    frame = pd.DataFrame({"periodo": pd.to_datetime(["2025-12-01", None, "2026-01-01", "2015-01-01"])})
+    esperada = _derive_metodologia(frame)["chk_metodologia_segun_periodo"]
+    assert _labels(esperada) == ["CNSP-38-15", None, "RNID-2026", "CNSP-38-15"]
+    assert list(esperada.cat.categories) == ["CNSP-38-15", "RNID-2026"]
+
+
+@pytest.mark.parametrize("a, b, a_categories, b_categories", [
+    (["01", "02", None, "03", None], ["01", "03", "02", None, None], None, None),
+    (["01", "02", None], ["01", "04", "02"], None, None),                            # categories differ
+    (["x", "y"], ["x", "y"], ["y", "x", "z"], ["x", "y"]),                            # same labels, other order
+    ([], [], ["x"], ["y"]),
+])
+def test_pair_equality_of_categoricals_is_pandas_value_equality(a, b, a_categories, b_categories):
+    """Codes over the union of categories give what comparing the values gives (missing equals nothing);
+    GX's own `==` raises for categoricals with different categories."""
+    index = range(7, 7 + len(a))
+    column_a = pd.Series(pd.Categorical(a, categories=a_categories), index=index)
+    column_b = pd.Series(pd.Categorical(b, categories=b_categories), index=index)
+    fast = gx_metrics.pair_equal(None, column_a, column_b)
+    by_value = pd.Series(column_a.astype(object) == column_b.astype(object), index=index)
+    _same(fast, by_value)
+    assert [bool(v) for v in fast] == [x is not None and x == y for x, y in zip(a, b)]
+    if set(column_a.cat.categories) != set(column_b.cat.categories):
+        with pytest.raises(TypeError):
+            gx_metrics.gx_pair_equal(None, column_a, column_b)
+
+
+def test_pair_equality_of_text_is_gx():
+    column_a, column_b = pd.Series(["1", None, "x"]), pd.Series(["1", None, "y"])
+    _same(gx_metrics.pair_equal(None, column_a, column_b), gx_metrics.gx_pair_equal(None, column_a, column_b))
 
 
 def _pair_and_compound_frame() -> pd.DataFrame:
@@ -229,3 +268,92 @@ def test_row_condition_failures_equal_gx_through_the_fact_suite(monkeypatch):
     assert narrowed == [("expect_column_values_to_not_be_null", "cvegeo", 1)]
     monkeypatch.setattr(PandasExecutionEngine, "get_domain_records", gx_metrics.gx_get_domain_records)
     assert failures() == narrowed
+
+
+def test_column_domain_is_its_column_inside_a_validation_scope():
+    from great_expectations.execution_engine import PandasExecutionEngine
+
+    frame = pd.DataFrame({"cvegeo": ["01001", None], "nivel": ["municipal", "estatal"]}, index=[4, 9])
+    engine = PandasExecutionEngine()
+    engine.load_batch_data("b1", frame)
+    assert engine.get_domain_records({"column": "cvegeo", "batch_id": "b1"}) is frame
+    condition = {"batch_id": "b1", "condition_parser": "pandas",
+                 "row_condition": {"type": "pass_through", "pass_through_filter": 'nivel == "municipal"'}}
+    with gx_metrics.validation_scope():
+        narrowed = engine.get_domain_records({"column": "cvegeo", "batch_id": "b1"})
+        pd.testing.assert_frame_equal(narrowed, frame[["cvegeo"]])
+        rows = engine.get_domain_records(condition)
+        assert engine.get_domain_records(dict(condition)) is rows          # computed once per validation
+        assert list(rows.index) == [4] and list(rows.columns) == ["cvegeo", "nivel"]
+    assert engine.get_domain_records({"column": "cvegeo", "batch_id": "b1"}) is frame
+    assert engine.get_domain_records(condition) is not rows
+
+
+def test_unexpected_values_providers_are_narrowed():
+    from great_expectations.expectations import registry
+
+    providers = [d["providers"].get("PandasExecutionEngine") for d in registry._registered_metrics.values()]
+    originals = (gx_metrics.gx_column_map._pandas_column_map_condition_values,
+                 gx_metrics.gx_column_map._pandas_column_map_condition_value_counts)
+    assert not [p for p in providers if p and p[1] in originals]                  # none left to GX's own
+    wrapped = [p for p in providers if p and getattr(p[1], "__wrapped__", None) in originals]
+    assert len(wrapped) == gx_metrics.NARROWED_PROVIDERS and len(wrapped) % 2 == 0 and len(wrapped) >= 20
+    _, provider = registry._registered_metrics["column_values.match_regex.unexpected_values"]["providers"][
+        "PandasExecutionEngine"]
+    assert provider.__wrapped__ is gx_metrics.gx_column_map._pandas_column_map_condition_values
+
+
+def _gx_own(monkeypatch) -> None:
+    """GX's own domain records and unexpected-value providers (the pair metric falls back to GX's own `==`
+    on a frame whose labels are text)."""
+    from great_expectations.execution_engine import PandasExecutionEngine
+    from great_expectations.expectations import registry
+
+    monkeypatch.setattr(PandasExecutionEngine, "get_domain_records", gx_metrics.gx_get_domain_records)
+    for definition in registry._registered_metrics.values():
+        providers = definition.get("providers", {})
+        entry = providers.get("PandasExecutionEngine")
+        if entry and hasattr(entry[1], "__wrapped__") and entry[1].__name__ == "narrowed":
+            monkeypatch.setitem(providers, "PandasExecutionEngine", (entry[0], entry[1].__wrapped__))
+
+
+def test_fact_suite_failures_equal_gx_own_on_every_kind_of_failure(monkeypatch):
+    """The fact suite on a frame that breaks one expectation per row, as the pipeline holds it (categorical
+    labels, narrowed domains, codes compared), and through GX's own methods on plain text: the same failures,
+    counted by hand."""
+    n = 12
+    frame = pd.DataFrame({
+        "periodo": pd.to_datetime(["2025-01-01"] * 11 + ["2026-12-01"]),
+        "cve_ent": ["01", "01", "01", "02", "03", "01", "01", "01", "01", "33", "01", "01"],
+        "cvegeo": ["01001", None, None, "0200X", "09001", "01001", "01001", "01001", "01001", "33001", "01001",
+                   "01001"],
+        "nivel": ["municipal", "municipal", "estatal"] + ["municipal"] * 7 + ["otro", "municipal"],
+        "fuente": ["SESNSP"] * n,
+        "metodologia": ["CNSP-38-15"] * 5 + ["RNID-2026"] + ["CNSP-38-15"] * 5 + ["RNID-2026"],
+        "carpetas": pd.array([1, 1, 1, 1, 1, 1, -4, pd.NA, 1, 1, 1, 1], dtype="Int64"),
+        "municipio_regla": ["codigo"] * n, "versiones_crosswalk": ["v1"] * n, "archivo_origen": ["a.csv"] * n,
+        "archivo_sha256": ["0" * 64] * 8 + ["xyz"] + ["0" * 64] * 3, "hoja": [""] * n,
+        "fila_origen": list(range(2, 2 + n)), "corte": pd.to_datetime(["2026-10-01"] * n)})
+    labels = ("cve_ent", "cvegeo", "nivel", "fuente", "metodologia", "archivo_origen", "archivo_sha256")
+    categorical = frame.astype({c: "category" for c in labels})
+
+    def failures(f):
+        outcome = validate_frame(f, "fact_carpetas_trata", date(2026, 11, 28))
+        return sorted((x["expectation"], x["column"], x["unexpected_count"], tuple(x["partial_unexpected_list"]))
+                      for x in outcome.failed)
+
+    fast = failures(categorical)
+    _gx_own(monkeypatch)
+    assert failures(frame) == fast
+    assert fast == sorted([
+        ("expect_column_values_to_be_between", "periodo", 1, ("2026-12-01",)),          # row 11: not closed
+        ("expect_column_values_to_be_in_set", "cve_ent", 1, ("33",)),                    # row 9
+        ("expect_column_values_to_be_in_set", "nivel", 1, ("otro",)),                    # row 10
+        ("expect_column_pair_values_to_be_equal", "metodologia, chk_metodologia_segun_periodo", 1,
+         ("(RNID-2026, CNSP-38-15)",)),                                                  # row 5
+        ("expect_column_values_to_match_regex", "archivo_sha256", 1, ("xyz",)),          # row 8
+        ("expect_column_values_to_not_be_null", "cvegeo", 1, ("nulo",)),                 # row 1 (row 2 estatal)
+        ("expect_column_values_to_be_between", "carpetas", 1, ("-4",)),                  # row 6 (row 7 <NA>)
+        ("expect_column_values_to_match_regex", "cvegeo", 1, ("0200X",)),                # row 3
+        ("expect_column_pair_values_to_be_equal", "chk_entidad_de_cvegeo, cve_ent", 1, ("(09, 03)",)),  # row 4
+    ])

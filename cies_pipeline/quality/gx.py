@@ -40,6 +40,8 @@ BATCH_DEFINITION = "frame_completo"
 MAX_EXAMPLES = 10
 MAX_TABLE_ROWS = 25  # failures shown in the metadata table (a missing column fails a dozen expectations)
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
+# what gx_metrics.validation_scope() relies on: no result asks for other columns of the unexpected rows
+assert not {"include_unexpected_rows", "unexpected_index_column_names"} & set(RESULT_FORMAT)
 # kwargs that say where an expectation looks, not what it expects: shown as the column, not repeated
 _WHERE_KWARGS = {"column", "column_list", "column_A", "column_B", "batch_id", "result_format",
                  "catch_exceptions", "include_config", "meta", "notes", "row_condition",
@@ -146,7 +148,7 @@ def validate_frame(frame: pd.DataFrame, suite: str, today: date, context_root: P
     if fingerprint:
         data.attrs[gx_metrics.FINGERPRINT_ATTR] = fingerprint
     context = get_context(context_root)
-    with _LOCK:
+    with _LOCK, gx_metrics.validation_scope():
         batch_definition, gx_suite, checkpoint = _prepared(context, context_root, suite, today)
         if checkpoint is None:
             batch = batch_definition.get_batch(batch_parameters={"dataframe": data})

@@ -11,16 +11,28 @@ Anything else goes to GX's own function, unchanged. Subclassing a metric provide
 (GX's documented way to provide a metric); importing this module is what installs them.
 `test_gx_metrics.py` checks both against GX's functions on the edge cases.
 
-It also spares GX's pandas engine two passes over the whole frame, neither of which changes a result:
+- `column_pair_values.equal` compares two columns value by value in Python when they hold text; two
+  categoricals (our derived `chk_*` columns, and the labels they are compared with) are compared by their
+  codes over the union of their categories (GX itself raises for categoricals with different categories).
+
+It also spares GX's pandas engine passes over the whole frame, none of which changes a result:
 - an expectation on a column under a row condition, or on a column pair or list that ignores rows with
   missing values (`ignore_row_if`), got the whole frame with the other rows dropped, every column copied; it
   now gets its own columns, then the same rows (`get_domain_records`: those metrics read nothing else);
+- an expectation on one column (`expect_column_values_to_…`) dropped its column's nulls from the whole
+  frame, every column copied, three or four times per expectation (its condition, unexpected values, counts
+  and index list): inside `validation_scope()`, which quality.gx opens around each validation with a result
+  format that never asks for other columns of the unexpected rows, it gets a frame of its column alone; a row
+  condition's mask, and the whole frame's rows under it, are computed once per validation instead of once
+  per metric;
 - GX fingerprints each batch (`pandas_data_fingerprint` in the result's batch markers) by hashing the whole
   frame; the frame's own content hash is used when `quality.gx` gives it one (attrs `cies_huella`: our
   steps compute it anyway, to reuse results), GX's hash otherwise.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import inspect
 import logging
 
@@ -33,11 +45,18 @@ from great_expectations.expectations.row_conditions import (Condition, PassThrou
 from great_expectations.expectations.metrics.column_map_metrics.column_values_between import ColumnValuesBetween
 from great_expectations.expectations.metrics.column_map_metrics.column_values_match_regex import (
     ColumnValuesMatchRegex)
-from great_expectations.expectations.metrics.map_metric_provider import column_condition_partial
+from great_expectations.expectations import registry as gx_registry
+from great_expectations.expectations.metrics.column_pair_map_metrics.column_pair_values_equal import (
+    ColumnPairValuesEqual)
+from great_expectations.expectations.metrics.map_metric_provider import (column_condition_partial,
+                                                                         column_pair_condition_partial)
+from great_expectations.expectations.metrics.map_metric_provider import (
+    column_map_condition_auxilliary_methods as gx_column_map)
 
 # GX's own (undecorated) pandas functions, kept for every case the fast paths do not cover
 gx_match_regex = inspect.unwrap(ColumnValuesMatchRegex._pandas)
 gx_between = inspect.unwrap(ColumnValuesBetween._pandas)
+gx_pair_equal = inspect.unwrap(ColumnPairValuesEqual._pandas)
 
 
 def match_regex(cls, column: pd.Series, regex: str, **kwargs) -> pd.Series:
@@ -66,6 +85,21 @@ def between(cls, column: pd.Series, min_value=None, max_value=None, strict_min=N
                       strict_max=strict_max, **kwargs)
 
 
+def pair_equal(cls, column_A: pd.Series, column_B: pd.Series, **kwargs) -> pd.Series:
+    """GX's `column_A == column_B`; two categoricals by their codes over the union of their categories (a
+    missing value equals nothing, as in pandas)."""
+    if not (isinstance(column_A.dtype, pd.CategoricalDtype) and isinstance(column_B.dtype, pd.CategoricalDtype)):
+        return gx_pair_equal(cls, column_A, column_B, **kwargs)
+    try:
+        categories = column_A.cat.categories.union(column_B.cat.categories)
+    except TypeError:   # categories that cannot be put in one index: compared value by value
+        return pd.Series(column_A.astype(object).to_numpy() == column_B.astype(object).to_numpy(),
+                         index=column_A.index) & column_A.notna() & column_B.notna()
+    a = column_A.cat.set_categories(categories).cat.codes.to_numpy()
+    b = column_B.cat.set_categories(categories).cat.codes.to_numpy()
+    return pd.Series((a == b) & (a >= 0), index=column_A.index)
+
+
 # GX logs a warning when a metric is registered again; here that is the point
 _registry_log = logging.getLogger("great_expectations.expectations.registry")
 _level = _registry_log.level
@@ -76,6 +110,9 @@ try:
 
     class FastColumnValuesBetween(ColumnValuesBetween):
         _pandas = column_condition_partial(engine=PandasExecutionEngine)(between)
+
+    class FastColumnPairValuesEqual(ColumnPairValuesEqual):
+        _pandas = column_pair_condition_partial(engine=PandasExecutionEngine)(pair_equal)
 finally:
     _registry_log.setLevel(_level)
 
@@ -99,21 +136,59 @@ def _row_mask(self, data: pd.DataFrame, row_condition) -> pd.Series | None:
     return None
 
 
+# set by validation_scope(): the masks of row conditions computed in this validation, by (frame, condition)
+_SCOPE: contextvars.ContextVar[dict | None] = contextvars.ContextVar("cies_gx_validation", default=None)
+
+
+@contextlib.contextmanager
+def validation_scope():
+    """One validation whose result format never asks for the unexpected rows or for other columns of them
+    (`include_unexpected_rows`, `unexpected_index_column_names`): a column's domain is that column alone, and
+    a row condition is evaluated once."""
+    token = _SCOPE.set({})
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def _cached_mask(self, whole: pd.DataFrame, row_condition) -> pd.Series | None:
+    scope = _SCOPE.get()
+    if scope is None:
+        return _row_mask(self, whole, row_condition)
+    key = (id(whole), repr(row_condition))   # `whole`, the batch's frame, lives as long as the scope
+    if key not in scope:
+        scope[key] = _row_mask(self, whole, row_condition)
+    return scope[key]
+
+
 def get_domain_records(self, domain_kwargs: dict) -> pd.DataFrame:
     """GX's domain records, with only the domain's columns: a column under a row condition, a column pair or
-    a column list (their metrics read nothing else)."""
+    a column list (their metrics read nothing else); inside validation_scope(), a column too."""
     row_condition = domain_kwargs.get("row_condition")
     if "column" in domain_kwargs:
         if not row_condition:
-            return gx_get_domain_records(self, domain_kwargs)      # the frame itself, not a copy
+            whole = gx_get_domain_records(self, domain_kwargs)     # the frame itself, not a copy
+            column = domain_kwargs["column"]
+            if _SCOPE.get() is None or column not in whole.columns:
+                return whole
+            return whole[[column]]
         whole = gx_get_domain_records(self, {k: v for k, v in domain_kwargs.items()
                                              if k not in ("row_condition", "condition_parser")})
-        mask = _row_mask(self, whole, row_condition) if domain_kwargs["column"] in whole.columns else None
+        mask = _cached_mask(self, whole, row_condition) if domain_kwargs["column"] in whole.columns else None
         if mask is None or not isinstance(mask, pd.Series) or mask.dtype != bool:
             return gx_get_domain_records(self, domain_kwargs)
         return whole.loc[mask, [domain_kwargs["column"]]]
     if row_condition:
-        return gx_get_domain_records(self, domain_kwargs)
+        # the whole frame's rows under a row condition (a table metric, or a compute domain): the same copy for
+        # every metric of the validation that asks for it
+        scope = _SCOPE.get()
+        if scope is None:
+            return gx_get_domain_records(self, domain_kwargs)
+        key = ("rows", repr(sorted(domain_kwargs.items(), key=lambda kv: kv[0])))
+        if key not in scope:
+            scope[key] = gx_get_domain_records(self, domain_kwargs)
+        return scope[key]
     if "column_A" in domain_kwargs and "column_B" in domain_kwargs:
         columns = [domain_kwargs["column_A"], domain_kwargs["column_B"]]
     elif "column_list" in domain_kwargs:
@@ -134,5 +209,46 @@ def hash_pandas_dataframe(df: pd.DataFrame) -> str:
     return df.attrs.get(FINGERPRINT_ATTR) or gx_hash_pandas_dataframe(df)
 
 
+class _OneColumn:
+    """The engine as a column map metric's unexpected values and counts see it: the records of their
+    compute domain (the whole frame, with its row condition) narrowed to the metric's column."""
+
+    def __init__(self, engine: PandasExecutionEngine, column: str):
+        self._engine, self._column = engine, column
+
+    def get_domain_records(self, domain_kwargs: dict) -> pd.DataFrame:
+        records = self._engine.get_domain_records(domain_kwargs)
+        return records[[self._column]] if self._column in records.columns else records
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+
+def _one_column(provider):
+    """GX's unexpected values / value counts of a column map metric (they read `df[column]` of the whole
+    compute domain after dropping its nulls from every column), given only that column."""
+    def narrowed(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kwargs):
+        column = metrics["unexpected_condition"][2].get("column")
+        engine = execution_engine if column is None else _OneColumn(execution_engine, column)
+        return provider(cls, engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kwargs)
+    narrowed.__wrapped__ = provider
+    return narrowed
+
+
+def _narrow_registered_providers() -> int:
+    """Wrap every registered pandas provider of column map unexpected values and value counts; returns how
+    many (metrics registered later keep GX's own, which gives the same answers)."""
+    wrapped = 0
+    for definition in gx_registry._registered_metrics.values():
+        providers = definition.get("providers", {})
+        entry = providers.get("PandasExecutionEngine")
+        if entry and entry[1] in (gx_column_map._pandas_column_map_condition_values,
+                                  gx_column_map._pandas_column_map_condition_value_counts):
+            providers["PandasExecutionEngine"] = (entry[0], _one_column(entry[1]))
+            wrapped += 1
+    return wrapped
+
+
 PandasExecutionEngine.get_domain_records = get_domain_records
 gx_pandas_engine.hash_pandas_dataframe = hash_pandas_dataframe
+NARROWED_PROVIDERS = _narrow_registered_providers()

@@ -182,21 +182,26 @@ def _get(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _derive_cvegeo(frame: pd.DataFrame) -> Dict[str, pd.Series]:
+    """The state prefix of each CVEGEO, as a categorical (compared with cve_ent by category codes)."""
     cvegeo = _get(frame, "cvegeo")
     if isinstance(cvegeo.dtype, pd.CategoricalDtype):  # once per distinct CVEGEO, spread by the codes
         prefixes = cvegeo.cat.categories.astype("string").str.slice(0, 2).astype(object).to_numpy()
-        # code -1 (missing) takes the None appended at the end
-        return {"chk_entidad_de_cvegeo": pd.Series(np.append(prefixes, None)[cvegeo.cat.codes.to_numpy()],
-                                                   index=frame.index, dtype=object)}
+        labels, per_category = np.unique(prefixes, return_inverse=True) if len(prefixes) else (prefixes, prefixes)
+        # code -1 (missing) takes the -1 appended at the end
+        codes = np.append(per_category.astype(np.int64), -1)[cvegeo.cat.codes.to_numpy()]
+        return {"chk_entidad_de_cvegeo": pd.Series(pd.Categorical.from_codes(codes, categories=labels),
+                                                   index=frame.index)}
     cvegeo = cvegeo.astype("string")
-    return {"chk_entidad_de_cvegeo": cvegeo.str.slice(0, 2).astype(object).where(cvegeo.notna(), None)}
+    prefix = cvegeo.str.slice(0, 2).astype(object).where(cvegeo.notna(), None)
+    return {"chk_entidad_de_cvegeo": prefix.astype("category")}
 
 
 def _derive_metodologia(frame: pd.DataFrame) -> Dict[str, pd.Series]:
+    """The methodology a row's month must have (RNID-2026 from 2026), as a categorical; missing without month."""
     periodo = pd.to_datetime(_get(frame, "periodo"), errors="coerce")
-    esperada = pd.Series(np.where(periodo >= RNID_DESDE, "RNID-2026", "CNSP-38-15"), index=frame.index,
-                         dtype=object)
-    return {"chk_metodologia_segun_periodo": esperada.where(periodo.notna(), None)}
+    codes = np.where(periodo.isna().to_numpy(), -1, (periodo >= RNID_DESDE).to_numpy().astype(np.int8))
+    return {"chk_metodologia_segun_periodo": pd.Series(
+        pd.Categorical.from_codes(codes, categories=["CNSP-38-15", "RNID-2026"]), index=frame.index)}
 
 
 def _derive_fact(frame: pd.DataFrame) -> Dict[str, pd.Series]:
