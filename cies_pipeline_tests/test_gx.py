@@ -580,3 +580,41 @@ def test_poblacion_estatal_suite_refuses_zero_population_and_repeated_keys():
     assert not outcome.success
     assert {f["expectation"] for f in outcome.failed} == {"expect_column_values_to_be_between",
                                                           "expect_compound_columns_to_be_unique"}
+
+
+def test_prepared_checkpoint_is_not_read_back_before_each_run_and_others_still_are(tmp_path, monkeypatch):
+    """GX reads a checkpoint, its validation definition and suite back from the stores before every run to
+    check they are fresh; a checkpoint this process stored (or read back and compared) skips that, with the
+    same outcome. A checkpoint it did not prepare still gets GX's own check, which finds an edited one."""
+    import great_expectations as gx
+
+    root = tmp_path / "gx"
+    frame = cie_carpetas()
+    frame["carpetas"] = ints(3, None, -4)
+    checked = []
+    monkeypatch.setattr(runner, "_gx_checkpoint_is_fresh",
+                        lambda self: checked.append(("checkpoint", self.name)) or GX_CHECKPOINT_IS_FRESH(self))
+    monkeypatch.setattr(runner, "_gx_definition_is_fresh",
+                        lambda self: checked.append(("definition", self.name)) or GX_DEFINITION_IS_FRESH(self))
+    first = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
+    # storing the checkpoint asks once whether its validation definition is stored; the run asks nothing
+    assert checked == [("definition", "cie_carpetas")]
+    checked.clear()
+    second = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
+    assert checked == []
+    assert failures(first) == failures(second) == {("expect_column_values_to_be_between", "carpetas", ("-4",))}
+    assert len(list((root / "uncommitted" / "validations" / "cie_carpetas").rglob("*.json"))) == 2
+
+    # the same checkpoint as another object (read from the store): GX's check, which passes ...
+    context = runner.get_context(root)
+    other = context.checkpoints.get("cie_carpetas")
+    assert other is not runner._PREPARED[(runner._root(root), "cie_carpetas")][3]
+    assert gx.Checkpoint.is_fresh(other).success
+    assert ("checkpoint", "cie_carpetas") in checked and ("definition", "cie_carpetas") in checked
+    # ... and fails once its suite is changed without being saved
+    list(other.validation_definitions)[0].suite.expectations.pop()
+    assert not gx.Checkpoint.is_fresh(other).success
+
+
+GX_CHECKPOINT_IS_FRESH = runner._gx_checkpoint_is_fresh
+GX_DEFINITION_IS_FRESH = runner._gx_definition_is_fresh
