@@ -618,3 +618,28 @@ def test_prepared_checkpoint_is_not_read_back_before_each_run_and_others_still_a
 
 GX_CHECKPOINT_IS_FRESH = runner._gx_checkpoint_is_fresh
 GX_DEFINITION_IS_FRESH = runner._gx_definition_is_fresh
+
+
+def test_context_yml_is_written_quiet_once_and_again_only_when_changed(tmp_path):
+    """A new file context stores progress bars off and analytics off in its yml; a later process finds them
+    there and does not rewrite the file; one edited by hand (progress bars on) is written quiet again."""
+    root = tmp_path / "gx"
+    runner._CONTEXTS.clear()
+    runner.get_context(root)
+    yml = root / "great_expectations.yml"
+    text = yml.read_text(encoding="utf-8")
+    assert "analytics_enabled: false" in text
+    assert "progress_bars:\n  globally: false\n  metric_calculations: false" in text
+    before = yml.stat().st_mtime_ns
+
+    runner._CONTEXTS.clear()
+    runner.get_context(root)
+    assert yml.stat().st_mtime_ns == before and yml.read_text(encoding="utf-8") == text
+
+    yml.write_text(text.replace("  globally: false", "  globally: true"), encoding="utf-8")
+    runner._CONTEXTS.clear()
+    context = runner.get_context(root)
+    assert yml.read_text(encoding="utf-8") == text
+    bars = context.variables.progress_bars
+    assert getattr(bars, "to_json_dict", lambda: bars)() == {"globally": False, "metric_calculations": False}
+    runner._CONTEXTS.clear()
