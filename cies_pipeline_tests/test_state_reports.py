@@ -546,3 +546,39 @@ def test_quarantined_value_shaped_like_personal_data_is_masked(tmp_path):
     assert _quarantine(result) == [("x_carpetas.csv", "carpetas", 2, "entidad (B)",
                                     "(valor con forma de dato personal: no se guarda)", "entidad_desconocida")]
     assert "GOMC850101MJCRRR09" not in _all_strings(result)
+
+
+def test_row_accounting_counts_distinct_rows_per_file_and_sheet():
+    """contabilidad by hand: rows repeated in a frame (one per month) count once; a row loaded but also
+    quarantined or excluded counts there, not as loaded; a missing sheet (None or NaN) is one key."""
+    from cies_pipeline.sources.common import SourceResult
+
+    result = SourceResult(frames={
+        "carpetas": pd.DataFrame({
+            "archivo_origen": pd.Categorical(["a.xlsx"] * 5 + ["b.csv"] * 4),
+            "hoja": ["Hoja1", "Hoja1", "Hoja1", "Hoja2", "Hoja2", None, float("nan"), None, None],
+            "fila_origen": [5, 5, 6, 5, 7, 2, 2, 3, 4]}),
+        "victimas": pd.DataFrame({"archivo_origen": ["a.xlsx", "a.xlsx"], "hoja": ["Hoja1", "Hoja1"],
+                                  "fila_origen": [6, 8]}),
+        "comite": pd.DataFrame({"archivo_origen": ["c.csv"], "fila_origen": [9]}),   # no sheet column
+    })
+    result.leidas = {("a.xlsx", "Hoja1"): 4, ("a.xlsx", "Hoja2"): 3, ("b.csv", None): 4, ("c.csv", None): 1}
+    result.quarantine("a.xlsx", "Hoja1", 8, "victimas", "x", "no_numerico")
+    result.exclude("a.xlsx", "Hoja2", 7, "total")
+    result.exclude("a.xlsx", "Hoja2", 9, "total")
+    result.exclude_many("b.csv", None, "delito_fuera_de_alcance", 1)
+    table = result.contabilidad()
+    records = [{**r, "hoja": None if pd.isna(r["hoja"]) else r["hoja"]} for r in table.to_dict("records")]
+    assert records == [
+        # Hoja1: rows 5, 6 loaded (6 in two frames), 8 loaded but quarantined
+        {"archivo_origen": "a.xlsx", "hoja": "Hoja1", "leidas": 4, "cargadas": 2, "en_cuarentena": 1,
+         "excluidas": 0},
+        # Hoja2: row 5 loaded; 7 loaded but excluded, 9 excluded
+        {"archivo_origen": "a.xlsx", "hoja": "Hoja2", "leidas": 3, "cargadas": 1, "en_cuarentena": 0,
+         "excluidas": 2},
+        # rows 2 (twice, once with a NaN sheet), 3 and 4; one more row excluded in bulk
+        {"archivo_origen": "b.csv", "hoja": None, "leidas": 4, "cargadas": 3, "en_cuarentena": 0,
+         "excluidas": 1},
+        {"archivo_origen": "c.csv", "hoja": None, "leidas": 1, "cargadas": 1, "en_cuarentena": 0,
+         "excluidas": 0},
+    ]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 LINEAGE_COLUMNS = ["archivo_origen", "archivo_sha256", "hoja", "fila_origen"]
@@ -227,12 +228,23 @@ class SourceResult:
         for frame in self.frames.values():
             if not len(frame) or "fila_origen" not in frame:
                 continue
-            hojas = frame["hoja"] if "hoja" in frame else pd.Series([None] * len(frame))
-            keys = pd.DataFrame({"a": frame["archivo_origen"].to_numpy(), "h": hojas.to_numpy(),
-                                 "f": frame["fila_origen"].to_numpy()}).drop_duplicates()
-            for (a, h), grp in keys.groupby(["a", "h"], dropna=False, sort=False):
-                h = None if (h is None or (isinstance(h, float) and pd.isna(h))) else h
-                loaded.setdefault((a, h), set()).update(int(x) for x in grp["f"])
+            # the distinct rows of each (file, sheet), a missing sheet as None: numpy per group (a SESNSP frame
+            # repeats each of its tens of thousands of rows once per month)
+            archivo_codes, archivos = pd.factorize(frame["archivo_origen"])
+            archivos = np.asarray(archivos, dtype=object)
+            if "hoja" in frame:
+                hoja_codes, hojas = pd.factorize(frame["hoja"])      # None and NaN: code -1
+                hojas = np.asarray(hojas, dtype=object)
+            else:
+                hoja_codes, hojas = np.full(len(frame), -1, dtype=np.int64), np.empty(0, dtype=object)
+            filas = frame["fila_origen"].to_numpy()
+            group = archivo_codes.astype(np.int64) * (len(hojas) + 1) + (hoja_codes.astype(np.int64) + 1)
+            groups = pd.unique(group).tolist()
+            for g in groups:
+                a, h = divmod(g, len(hojas) + 1)
+                key = (archivos[a] if a >= 0 else float("nan"), hojas[h - 1] if h > 0 else None)
+                rows_of = filas if len(groups) == 1 else filas[group == g]
+                loaded.setdefault(key, set()).update(np.unique(rows_of).tolist())
         rows = []
         for key in sorted(set(self.leidas) | set(loaded) | set(quarantined) | set(excluded)
                           | set(summarised), key=lambda k: (k[0], k[1] or "")):
