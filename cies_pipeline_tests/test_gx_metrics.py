@@ -304,12 +304,14 @@ def test_unexpected_values_providers_are_narrowed():
 
 
 def _gx_own(monkeypatch) -> None:
-    """GX's own domain records and unexpected-value providers (the pair metric falls back to GX's own `==`
-    on a frame whose labels are text)."""
+    """GX's own domain records, unexpected-value providers and expectation configurations (the pair metric
+    falls back to GX's own `==` on a frame whose labels are text)."""
     from great_expectations.execution_engine import PandasExecutionEngine
-    from great_expectations.expectations import registry
+    from great_expectations.expectations import expectation, registry
 
     monkeypatch.setattr(PandasExecutionEngine, "get_domain_records", gx_metrics.gx_get_domain_records)
+    monkeypatch.setattr(expectation.Expectation, "configuration", gx_metrics.gx_configuration)
+    monkeypatch.setattr(expectation, "camel_to_snake", gx_metrics.gx_camel_to_snake)
     for definition in registry._registered_metrics.values():
         providers = definition.get("providers", {})
         entry = providers.get("PandasExecutionEngine")
@@ -357,3 +359,18 @@ def test_fact_suite_failures_equal_gx_own_on_every_kind_of_failure(monkeypatch):
         ("expect_column_values_to_match_regex", "cvegeo", 1, ("0200X",)),                # row 3
         ("expect_column_pair_values_to_be_equal", "chk_entidad_de_cvegeo, cve_ent", 1, ("(09, 03)",)),  # row 4
     ])
+
+
+def test_an_expectation_configuration_is_built_once_per_validation():
+    import great_expectations.expectations as gxe
+
+    expectation = gxe.ExpectColumnValuesToBeInSet(column="cve_ent", value_set=["01", "02"])
+    outside = expectation.configuration
+    assert outside is not expectation.configuration and outside == expectation.configuration
+    with gx_metrics.validation_scope():
+        inside = expectation.configuration
+        assert expectation.configuration is inside and inside == outside
+        other = gxe.ExpectColumnValuesToBeInSet(column="cve_ent", value_set=["03"])
+        assert other.configuration is not inside and other.configuration.kwargs["value_set"] == ["03"]
+    assert expectation.configuration is not inside
+    assert inside.type == "expect_column_values_to_be_in_set"
