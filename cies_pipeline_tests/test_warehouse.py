@@ -38,6 +38,9 @@ def test_publish_replaces_tables_and_appends_the_load_log(tmp_path):
     assert rec["run_id"].tolist() == ["r2", "r2"]
     assert pd.isna(rec["valor_cie"][1])  # NULL stays NULL, never 0
     assert wh.query("SELECT run_id FROM warehouse.cargas ORDER BY run_id")["run_id"].tolist() == ["r1", "r2"]
+    # read back in one statement: 2 rows replaced twice, the load log appended twice
+    assert wh.table_counts() == {"warehouse.reconciliacion": 2, "warehouse.cargas": 2}
+    assert Warehouse(f"duckdb:///{tmp_path}/vacio.duckdb").table_counts() == {}
     with pytest.raises(KeyError, match="warehouse.nope"):
         wh.publish({"warehouse.nope": pd.DataFrame()}, run_id="r3")
 
