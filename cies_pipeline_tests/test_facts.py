@@ -153,6 +153,14 @@ def test_harmonize_sesnsp_carpetas_keeps_state_and_municipal_levels_apart():
          "IDM_NM_jun25.csv", "m1", None, 21, T("2025-06-01")),
     ]
     assert _sin_mapeo_rows(out.sin_mapeo) == []
+    # the same rows with the big file's categorical labels: categoricals out (no Python text per row to factorize
+    # again), with no crosswalk version and no sheet in any row
+    categorical = harmonize_sesnsp_carpetas(estatal, municipal.astype({"cvegeo": "category",
+                                                                       "archivo_origen": "category"}))
+    assert _rows(categorical.frame) == _rows(out.frame)
+    for column in ("cvegeo", "hoja", "versiones_crosswalk", "archivo_origen"):
+        assert isinstance(categorical.frame[column].dtype, pd.CategoricalDtype), column
+    assert categorical.frame["versiones_crosswalk"].isna().all() and categorical.frame["hoja"].isna().all()
 
 
 def test_harmonize_sesnsp_victimas():

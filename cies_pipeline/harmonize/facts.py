@@ -89,6 +89,12 @@ def _object(series: pd.Series) -> pd.Series:
     return series.where(series.notna(), None)
 
 
+def _missing(index: pd.Index) -> pd.Series:
+    """Missing in every row, as a categorical without categories (no Python None per row to factorize)."""
+    return pd.Series(pd.Categorical.from_codes(np.full(len(index), -1, dtype=np.int8),
+                                               categories=pd.Index([], dtype=object)), index=index)
+
+
 def _constant(value: str, index: pd.Index) -> pd.Series:
     """One label for every row, as a one-category categorical (no per-row Python string)."""
     return pd.Series(pd.Categorical.from_codes(np.zeros(len(index), dtype=np.int8), categories=[value]),
@@ -116,7 +122,10 @@ def _collect(parts: list[pd.DataFrame]) -> pd.DataFrame:
 def _lineage(staged: pd.DataFrame, out: pd.DataFrame) -> None:
     out["archivo_origen"] = _object(staged["archivo_origen"])
     out["archivo_sha256"] = _object(staged["archivo_sha256"])
-    out["hoja"] = _object(staged["hoja"])
+    hoja = staged["hoja"]
+    # a csv has no sheets: its frames carry None in every row (a categorical without categories, like _missing)
+    out["hoja"] = _missing(out.index) if len(hoja) and hoja.dtype == object and hoja.isna().all() \
+        else _object(hoja)
     out["fila_origen"] = staged["fila_origen"].astype("int64")
 
 
@@ -214,8 +223,9 @@ def _sesnsp_common(staged: pd.DataFrame, nivel: str) -> pd.DataFrame:
     out = pd.DataFrame(index=staged.index)
     out["periodo"] = pd.to_datetime(staged["periodo"])
     out["cve_ent"] = _object(staged["cve_ent"])
-    out["cvegeo"] = _object(staged["cvegeo"]) if nivel == "municipal" else None
-    out["cvegeo"] = out["cvegeo"].astype(object)
+    # municipal: the staged CVEGEO as it is (categorical in the big file); estatal: none
+    out["cvegeo"] = _object(staged["cvegeo"]) if nivel == "municipal" \
+        else pd.Series(None, index=out.index, dtype=object)
     out["nivel"] = _constant(nivel, out.index)
     out["fuente"] = _constant("SESNSP", out.index)
     out["metodologia"] = _object(staged["metodologia"])
@@ -235,7 +245,7 @@ def harmonize_sesnsp_carpetas(estatal: pd.DataFrame, municipal: pd.DataFrame) ->
         out["carpetas"] = staged["carpetas"].astype("Int64")
         out["municipio_regla"] = _constant("codigo", out.index) if nivel == "municipal" \
             else pd.Series(None, index=out.index, dtype=object)
-        out["versiones_crosswalk"] = pd.Series(None, index=out.index, dtype=object)   # codes, no crosswalk
+        out["versiones_crosswalk"] = _missing(out.index)   # codes, no crosswalk
         _lineage(staged, out)
         out["corte"] = pd.to_datetime(staged["corte"])
         parts.append(out[FACT_CARPETAS_COLUMNS])
