@@ -1,21 +1,20 @@
-"""Vectorised pandas implementations of two GX metrics, registered in place of GX's own (same answers).
+"""Vectorised pandas implementations of three GX metrics, registered in place of GX's own (same answers).
 
-GX's pandas engine evaluates two of the metrics our suites use value by value in Python:
+GX's pandas engine evaluates three of the metrics our suites use value by value in Python:
 - `column_values.match_regex` turns every value into text and searches it. Our big tables keep their
   repeated labels (CVEGEO, file names, sha256) as categoricals: the regex is evaluated once per category and
   spread over the rows by the category codes.
 - `column_values.between` is vectorised only for numpy numbers and datetimes; a nullable integer column
   (Int64, where a CIE blank stays <NA>) was compared row by row. GX drops the nulls first, so the values
   left are plain numbers: they are compared as a numpy array.
+- `column_pair_values.equal` compares two text columns value by value; two categoricals (our derived `chk_*`
+  columns, and the labels they are compared with) are compared by their codes over the union of their
+  categories (GX's own `==` raises for categoricals whose categories differ).
 Anything else goes to GX's own function, unchanged. Subclassing a metric provider re-registers its metric
 (GX's documented way to provide a metric); importing this module is what installs them.
-`test_gx_metrics.py` checks both against GX's functions on the edge cases.
+`test_gx_metrics.py` checks them against GX's functions on the edge cases.
 
-- `column_pair_values.equal` compares two columns value by value in Python when they hold text; two
-  categoricals (our derived `chk_*` columns, and the labels they are compared with) are compared by their
-  codes over the union of their categories (GX itself raises for categoricals with different categories).
-
-It also spares GX's pandas engine passes over the whole frame, none of which changes a result:
+It also spares GX work that does not change a result:
 - an expectation on a column under a row condition, or on a column pair or list that ignores rows with
   missing values (`ignore_row_if`), got the whole frame with the other rows dropped, every column copied; it
   now gets its own columns, then the same rows (`get_domain_records`: those metrics read nothing else);
@@ -142,15 +141,16 @@ def _row_mask(self, data: pd.DataFrame, row_condition) -> pd.Series | None:
     return None
 
 
-# set by validation_scope(): the masks of row conditions computed in this validation, by (frame, condition)
+# set by validation_scope(): what this validation computed once (row-condition masks and rows, expectation
+# configurations), by what it was computed from
 _SCOPE: contextvars.ContextVar[dict | None] = contextvars.ContextVar("cies_gx_validation", default=None)
 
 
 @contextlib.contextmanager
 def validation_scope():
     """One validation whose result format never asks for the unexpected rows or for other columns of them
-    (`include_unexpected_rows`, `unexpected_index_column_names`): a column's domain is that column alone, and
-    a row condition is evaluated once."""
+    (`include_unexpected_rows`, `unexpected_index_column_names`): a column's domain is that column alone; a row
+    condition, and each expectation's configuration, are computed once."""
     token = _SCOPE.set({})
     try:
         yield
