@@ -223,9 +223,11 @@ def _sesnsp_common(staged: pd.DataFrame, nivel: str) -> pd.DataFrame:
     out = pd.DataFrame(index=staged.index)
     out["periodo"] = pd.to_datetime(staged["periodo"])
     out["cve_ent"] = _object(staged["cve_ent"])
-    # municipal: the staged CVEGEO as it is (categorical in the big file); estatal: none
-    out["cvegeo"] = _object(staged["cvegeo"]) if nivel == "municipal" \
-        else pd.Series(None, index=out.index, dtype=object)
+    if nivel == "municipal":
+        out["cvegeo"] = _object(staged["cvegeo"])   # categorical in the big file: kept so
+    else:
+        out["cvegeo"] = None                          # None in every row (a Series(None, dtype=object) is NaN)
+        out["cvegeo"] = out["cvegeo"].astype(object)
     out["nivel"] = _constant(nivel, out.index)
     out["fuente"] = _constant("SESNSP", out.index)
     out["metodologia"] = _object(staged["metodologia"])
