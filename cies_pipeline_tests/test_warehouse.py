@@ -213,3 +213,21 @@ def test_a_refresh_with_nothing_changed_repeats_the_last_load_row(postgres_url, 
     assert empty.repeat_load("r1", "r2", datetime.now(timezone.utc), only_if_latest=True) is False
     assert empty.latest_run_id() is None
     empty.dispose()
+
+
+def test_a_skipped_refresh_opens_a_duckdb_file_without_sqlalchemy(tmp_path):
+    """repeat_load on a DuckDB file goes through duckdb itself (no SQLAlchemy engine, whose first connection
+    sets duckdb-engine's dialect up), with the same statements: `:name` parameters become `$name`."""
+    from datetime import datetime, timezone
+
+    assert resource._dollar("SELECT CAST(:at AS TIMESTAMP), x::TEXT FROM t WHERE run_id = :previous") == \
+        "SELECT CAST($at AS TIMESTAMP), x::TEXT FROM t WHERE run_id = $previous"
+    url = f"duckdb:///{tmp_path}/w.duckdb"
+    Warehouse(url).publish({"warehouse.cargas": pd.DataFrame({"run_id": ["r1"], "iniciado": [T("2026-11-28 08:00")],
+                                                              "filas": ['{"a": 1}']})}, run_id="r1")
+    wh = Warehouse(url)
+    assert wh.repeat_load("r1", "r2", datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc), only_if_latest=True)
+    assert wh._engine is None
+    rows = wh.query("SELECT run_id, iniciado, filas FROM warehouse.cargas ORDER BY iniciado")
+    assert rows["run_id"].tolist() == ["r1", "r2"] and rows["filas"].tolist() == ['{"a": 1}', '{"a": 1}']
+    assert pd.Timestamp(rows["iniciado"][1]) == T("2026-11-29 02:00")

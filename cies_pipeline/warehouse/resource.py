@@ -19,12 +19,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import re
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import duckdb_engine  # noqa: F401 - loaded with the module, not by the first step that opens the warehouse
 import numpy as np
 import pandas as pd
@@ -44,6 +47,11 @@ _ADVISORY_KEY = 7_240_301  # arbitrary, constant: "cies refresh"
 
 class PublishLockTimeout(RuntimeError):
     pass
+
+
+def _dollar(sql: str) -> str:
+    """A statement's `:name` parameters (SQLAlchemy's) as `$name` (duckdb's own API)."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"$\1", sql)
 
 
 def _quote(name: str) -> str:
@@ -194,17 +202,17 @@ class Warehouse:
     def latest_run_id(self) -> str | None:
         """run_id of the latest load recorded in warehouse.cargas (None when there is none)."""
         with self._process_lock(), self.engine.connect() as conn:
-            return self._latest_run_id(conn)
+            return self._latest_run_id(lambda sql, params=None: conn.execute(sa.text(sql), params or {}).fetchall())
 
     @staticmethod
-    def _latest_run_id(conn) -> str | None:
+    def _latest_run_id(run: Callable[..., list]) -> str | None:
+        """`run(sql, params)` executes one statement (`:name` parameters) and returns its rows."""
         t = TABLES["warehouse.cargas"]
         # information_schema, not SQLAlchemy's inspector: duckdb-engine's reflection takes ~0.2 s
-        exists = conn.execute(sa.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s "
-                                      "AND table_name = :t"), {"s": t.schema, "t": t.name}).scalar()
-        row = conn.execute(sa.text(f"SELECT run_id FROM {_qualified(t)} ORDER BY iniciado DESC LIMIT 1")
-                           ).fetchone() if exists else None
-        return str(row[0]) if row else None
+        exists = run("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s AND table_name = :t",
+                     {"s": t.schema, "t": t.name})[0][0]
+        rows = run(f"SELECT run_id FROM {_qualified(t)} ORDER BY iniciado DESC LIMIT 1") if exists else []
+        return str(rows[0][0]) if rows else None
 
     def table_counts(self) -> dict[str, int]:
         # Under the refresh lock: on DuckDB a reader process would collide with another refresh's writer.
@@ -274,9 +282,10 @@ class Warehouse:
         """Record in warehouse.cargas a refresh that found nothing to change: the row of the load
         `previous_run_id` (same files, release, versions and table sizes) with this run's id and times.
 
-        One connection and one transaction (ingest/cambios runs it on every refresh that skips: opening a DuckDB
-        file costs about 0.04 s). With `only_if_latest`, the row is copied only if that load is still the
-        warehouse's latest (False otherwise: nothing written); a load that is not there is an error."""
+        One connection and one transaction (ingest/cambios runs it on every refresh that skips). A DuckDB file is
+        opened with duckdb itself: a process's first SQLAlchemy connection also sets duckdb-engine's dialect up
+        (about 0.04 s, half of a skipped refresh). With `only_if_latest`, the row is copied only if that load is
+        still the warehouse's latest (False otherwise: nothing written); a load that is not there is an error."""
         t = TABLES["warehouse.cargas"]
         table = _qualified(t)
         new = {"run_id": "CAST(:run_id AS VARCHAR)", "iniciado": "CAST(:at AS TIMESTAMP)",
@@ -286,17 +295,39 @@ class Warehouse:
                   f"WHERE run_id = :previous ORDER BY iniciado DESC LIMIT 1")
         params = {"run_id": run_id, "at": at.astimezone(timezone.utc).replace(tzinfo=None),
                   "previous": previous_run_id}
+
+        def repeat(run: Callable[..., list]) -> bool:
+            if only_if_latest:   # an empty warehouse, or a later load: nothing to repeat
+                if self._latest_run_id(run) != previous_run_id:
+                    return False
+            elif not run(f"SELECT count(*) FROM {table} WHERE run_id = :previous",
+                         {"previous": previous_run_id})[0][0]:
+                raise ValueError(f"warehouse.cargas has no load {previous_run_id} to repeat")
+            run(insert, params)
+            return True
+
+        database = sa.engine.make_url(self.url).database
+        if self.dialect == "duckdb" and database and database != ":memory:":
+            with self._process_lock():
+                con = duckdb.connect(database, config=DUCKDB_CONFIG)
+                try:
+                    con.execute("BEGIN TRANSACTION")
+                    try:
+                        done = repeat(lambda sql, p=None: con.execute(_dollar(sql), p or {}).fetchall())
+                    except BaseException:
+                        con.execute("ROLLBACK")
+                        raise
+                    con.execute("COMMIT")
+                    return done
+                finally:
+                    con.close()
         with self._process_lock(), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
-            if only_if_latest:   # an empty warehouse, or a later load: nothing to repeat
-                if self._latest_run_id(conn) != previous_run_id:
-                    return False
-            elif not conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE run_id = :previous"),
-                                  {"previous": previous_run_id}).scalar():
-                raise ValueError(f"warehouse.cargas has no load {previous_run_id} to repeat")
-            conn.execute(sa.text(insert), params)
-        return True
+            def run(sql: str, p: dict | None = None) -> list:
+                result = conn.execute(sa.text(sql), p or {})
+                return result.fetchall() if result.returns_rows else []
+            return repeat(run)
 
     def publish(self, frames: dict[str, pd.DataFrame], run_id: str,
                 loaded_at: datetime | None = None) -> dict[str, int]:
