@@ -7,7 +7,8 @@ same rows (tables are replaced, not appended to; only `append_only` tables such 
 Bulk paths: DuckDB registers the DataFrame and runs `INSERT … SELECT` (native, vectorised); PostgreSQL uses
 `COPY … FROM STDIN` through psycopg 3. Other dialects fall back to SQLAlchemy `executemany` (slow; fine for
 a small SQLite test, not for production). Refreshes are serialised: an `fcntl` lock file beside a DuckDB
-database, `pg_advisory_xact_lock` on PostgreSQL.
+database, `pg_advisory_xact_lock` on PostgreSQL. A refresh that skips (`repeat_load`) opens a DuckDB file with
+duckdb itself for its one short transaction, so that it does not pay for setting duckdb-engine up.
 
 The `publicado` views (schema.VIEWS, what analysts read) are (re)created after the tables, inside the same
 transaction, with CREATE OR REPLACE VIEW: on PostgreSQL that keeps the views' grants, and since tables are
