@@ -44,8 +44,9 @@ def data_docs(cies: CiesResource) -> dg.MaterializeResult:
     meta = {"paginas_nuevas": nuevas, "segundos": round(time.perf_counter() - started, 2)}
     if index.is_file():
         meta["indice"] = dg.MetadataValue.path(str(index))
-        if page_url(index, cies.gx_dir):
-            meta["indice_url"] = dg.MetadataValue.url(page_url(index, cies.gx_dir))
+        url = page_url(index, cies.gx_dir)
+        if url:
+            meta["indice_url"] = dg.MetadataValue.url(url)
     return dg.MaterializeResult(metadata=meta)
 
 

@@ -235,19 +235,21 @@ _gx_checkpoint_is_fresh = gx.Checkpoint.is_fresh
 _gx_definition_is_fresh = gx.ValidationDefinition.is_fresh
 
 
-def _prepared_checkpoint(obj: Any) -> bool:
-    return any(obj is entry[3] for entry in list(_PREPARED.values()))
+def _fresh_by_construction(obj: Any) -> bool:
+    """`obj` is a checkpoint held in _PREPARED, or one of its validation definitions."""
+    return any(checkpoint is not None and (obj is checkpoint
+                                           or any(obj is d for d in checkpoint.validation_definitions))
+               for _, _, _, checkpoint in list(_PREPARED.values()))
 
 
 def _checkpoint_is_fresh(self) -> CheckpointFreshnessDiagnostics:
-    if _prepared_checkpoint(self):
+    if _fresh_by_construction(self):
         return CheckpointFreshnessDiagnostics(errors=[])
     return _gx_checkpoint_is_fresh(self)
 
 
 def _definition_is_fresh(self) -> ValidationDefinitionFreshnessDiagnostics:
-    if any(entry[3] is not None and any(self is d for d in entry[3].validation_definitions)
-           for entry in list(_PREPARED.values())):
+    if _fresh_by_construction(self):
         return ValidationDefinitionFreshnessDiagnostics(errors=[])
     return _gx_definition_is_fresh(self)
 

@@ -186,14 +186,12 @@ def _derive_cvegeo(frame: pd.DataFrame) -> Dict[str, pd.Series]:
     cvegeo = _get(frame, "cvegeo")
     if isinstance(cvegeo.dtype, pd.CategoricalDtype):  # once per distinct CVEGEO, spread by the codes
         prefixes = cvegeo.cat.categories.astype("string").str.slice(0, 2).astype(object).to_numpy()
-        labels, per_category = np.unique(prefixes, return_inverse=True) if len(prefixes) else (prefixes, prefixes)
+        labels, per_category = np.unique(prefixes, return_inverse=True)
         # code -1 (missing) takes the -1 appended at the end
         codes = np.append(per_category.astype(np.int64), -1)[cvegeo.cat.codes.to_numpy()]
         return {"chk_entidad_de_cvegeo": pd.Series(pd.Categorical.from_codes(codes, categories=labels),
                                                    index=frame.index)}
-    cvegeo = cvegeo.astype("string")
-    prefix = cvegeo.str.slice(0, 2).astype(object).where(cvegeo.notna(), None)
-    return {"chk_entidad_de_cvegeo": prefix.astype("category")}
+    return {"chk_entidad_de_cvegeo": cvegeo.astype("string").str.slice(0, 2).astype("category")}
 
 
 def _derive_metodologia(frame: pd.DataFrame) -> Dict[str, pd.Series]:

@@ -23,7 +23,7 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,6 +53,26 @@ class PublishLockTimeout(RuntimeError):
 def _dollar(sql: str) -> str:
     """A statement's `:name` parameters (SQLAlchemy's) as `$name` (duckdb's own API)."""
     return re.sub(r"(?<![:\w]):(\w+)", r"$\1", sql)
+
+
+def _runner(conn: sa.Connection) -> Callable[..., list]:
+    """`run(sql, params)` on a SQLAlchemy connection: one statement (`:name` parameters), its rows ([] if none)."""
+    def run(sql: str, params: dict | None = None) -> list:
+        result = conn.execute(sa.text(sql), params or {})
+        return result.fetchall() if result.returns_rows else []
+    return run
+
+
+@contextlib.contextmanager
+def _duckdb_transaction(con) -> Iterator[None]:
+    """BEGIN … COMMIT on a DuckDB connection, ROLLBACK on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _quote(name: str) -> str:
@@ -203,7 +223,7 @@ class Warehouse:
     def latest_run_id(self) -> str | None:
         """run_id of the latest load recorded in warehouse.cargas (None when there is none)."""
         with self._process_lock(), self.engine.connect() as conn:
-            return self._latest_run_id(lambda sql, params=None: conn.execute(sa.text(sql), params or {}).fetchall())
+            return self._latest_run_id(_runner(conn))
 
     @staticmethod
     def _latest_run_id(run: Callable[..., list]) -> str | None:
@@ -309,26 +329,13 @@ class Warehouse:
 
         database = sa.engine.make_url(self.url).database
         if self.dialect == "duckdb" and database and database != ":memory:":
-            with self._process_lock():
-                con = duckdb.connect(database, config=DUCKDB_CONFIG)
-                try:
-                    con.execute("BEGIN TRANSACTION")
-                    try:
-                        done = repeat(lambda sql, p=None: con.execute(_dollar(sql), p or {}).fetchall())
-                    except BaseException:
-                        con.execute("ROLLBACK")
-                        raise
-                    con.execute("COMMIT")
-                    return done
-                finally:
-                    con.close()
+            with self._process_lock(), contextlib.closing(duckdb.connect(database, config=DUCKDB_CONFIG)) as con, \
+                    _duckdb_transaction(con):
+                return repeat(lambda sql, p=None: con.execute(_dollar(sql), p or {}).fetchall())
         with self._process_lock(), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
-            def run(sql: str, p: dict | None = None) -> list:
-                result = conn.execute(sa.text(sql), p or {})
-                return result.fetchall() if result.returns_rows else []
-            return repeat(run)
+            return repeat(_runner(conn))
 
     def publish(self, frames: dict[str, pd.DataFrame], run_id: str,
                 loaded_at: datetime | None = None) -> dict[str, int]:
@@ -370,8 +377,7 @@ class Warehouse:
 
             con = _Con()
             con.execute("SET enable_progress_bar = false")
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with _duckdb_transaction(con):
                 for i, (name, frame) in enumerate(frames.items()):
                     t = TABLES[name]
                     con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(t.schema)}")
@@ -387,10 +393,6 @@ class Warehouse:
                     con.execute(f"INSERT INTO {_qualified(t)} SELECT {select} FROM {view}")
                     con.unregister(view)
                 self._create_views_duckdb(con)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
         finally:
             raw.close()
 
