@@ -6,10 +6,12 @@ stores about 700 events: opening and closing the connections, and those question
 time in the steps (the publish step's 40 outputs took 0.4 s; 0.17 s now). These subclasses keep one engine per
 database file, each with its SQLite connection kept open between uses (a pool of one, a few more for threads
 that overlap), and remember the tables, columns and migrations found (migrations only add them). Nothing else
-changes: the same files and tables, the same rollback journal (the webserver watches the run's .db file for new
-events, which a write-ahead log would hide), each use still one transaction, and the event log's lock held
-around each use as in Dagster's. An idle pooled connection holds no lock, so the webserver and a CLI run share
-the files as before. Run databases other than the latest few are closed (`RUN_ENGINES`), so a webserver that
+changes: the same files and tables in the write-ahead-log mode Dagster gives them, each use still one
+transaction, and the event log's lock held around each use as in Dagster's. One setting differs:
+`synchronous=NORMAL` on our connections (SQLite's advice for WAL), so a commit does not wait for an fsync; the
+log is synced at each checkpoint. A killed process loses nothing committed; a power cut may lose the last
+events, never corrupt the file (about 0.1 s less on the 11-year municipal path). An idle pooled connection
+holds no lock, so the webserver and a CLI run share the files as before. Run databases other than the latest few are closed (`RUN_ENGINES`), so a webserver that
 shows many runs does not keep a file open for each; a forked child opens its own connections.
 `cli.prepare_dagster_home` writes the dagster.yaml that selects it; the shared deployment uses PostgreSQL
 instead (docs/dagster.postgres.yaml).
@@ -32,7 +34,7 @@ from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorag
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sqlite_storage import (DagsterSqliteStorage, _event_logs_directory,
                                                   _runs_directory, _schedule_directory)
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.pool import QueuePool
 
 RUN_ENGINES = 4  # run databases whose engine (and open connection) is kept besides the index's
@@ -41,8 +43,17 @@ RUN_ENGINES = 4  # run databases whose engine (and open connection) is kept besi
 def _engine(url: str, **connect_args: Any) -> Any:
     """An engine keeping its SQLite connection open between uses: a pool of one, and up to four more while
     threads overlap (each connection is used by one thread at a time, possibly not the one that opened it)."""
-    return create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=4,
-                         connect_args={"check_same_thread": False, **connect_args})
+    engine = create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=4,
+                           connect_args={"check_same_thread": False, **connect_args})
+    event.listen(engine, "connect", _synchronous_normal)
+    return engine
+
+
+def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
+    """Each new SQLite connection: commits in WAL mode without an fsync (see the module docstring)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def _after_fork(storage: weakref.ref) -> Callable[[], None]:

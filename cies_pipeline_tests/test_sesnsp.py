@@ -136,6 +136,29 @@ def test_small_chunks_give_the_same_result(tmp_path, monkeypatch):
     assert accounting(small) == (11, 2, 3, 6)
 
 
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 21])
+def test_sha256_and_rows_do_not_depend_on_the_blocks_read(tmp_path, monkeypatch, chunk):
+    """The scan reads blocks into two buffers in turn, hashing each in a thread: the sha256 is that of every
+    byte of the file (BOM included) and the records, the quoted newline inside one, are the same for any
+    block size (7 bytes: each buffer is reused many times while the other is hashed)."""
+    import hashlib
+    lines = ESTATAL_LINES[:3] + ['2024,9,CDMX,El patrimonio,Robo,"Robo de cables,\r\n tubos",Con violencia,'
+                                 '1,1,1,1,1,1,1,1,1,1,1,1'] + ESTATAL_LINES[3:]
+    path = tmp_path / "IDEFC_NM.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode("utf-8"))
+    monkeypatch.setattr(sesnsp, "_CHUNK_BYTES", chunk)
+    layout = sesnsp._layout_of(sesnsp._read_head(path))
+    assert layout.bom == 3
+    scan = sesnsp._scan(path, layout, sesnsp._needles(("Trata de personas",), layout.encoding), False)
+    assert scan.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert scan.nonempty == 11    # 12 records below the header (one holds a quoted newline), one empty
+    result = read_sesnsp(path, "x.csv")
+    assert result.archivos[0]["archivo_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert sorted(records(result, "excluidas")) == [(6, "encabezado_repetido"), (12, "vacia"),
+                                                   (13, "fila_rota")]
+    assert accounting(result) == (11, 2, 3, 6)
+
+
 def test_municipal_file(tmp_path):
     lines = [
         H_MUNICIPAL,

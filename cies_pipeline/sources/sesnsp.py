@@ -267,42 +267,58 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
     rows_before = 0          # records of the file before the current buffer
     carry = b""
     first = True
-    bom = layout.bom
     # sha256 in a thread: hashlib releases the GIL on large buffers, so hashing overlaps the scan
     hashing = None           # the hash of the previous block, running in `pool`
+    # Blocks are read into two buffers in turn, behind the record the previous block cut (copied to the
+    # front): no new bytes object and no concatenation per block. The hash of a block is waited for before
+    # the next block is handed to the thread, so the buffer read into is never the one being hashed.
+    buffers = [bytearray(), bytearray()]
+    turn = 0
     with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as pool:
+        if layout.bom:
+            head = f.read(layout.bom)
+            if hashed:
+                hasher.update(head)
         while True:
-            block = f.read(_CHUNK_BYTES)
+            kept = len(carry)
+            if len(buffers[turn]) < kept + _CHUNK_BYTES:
+                buffers[turn] = bytearray(kept + _CHUNK_BYTES)
+            buf = buffers[turn]
+            turn ^= 1
+            buf[:kept] = carry
+            got = f.readinto(memoryview(buf)[kept:kept + _CHUNK_BYTES])
             if hashed:
                 if hashing is not None:
                     hashing.result()         # one block at most waits: memory stays bounded
-                hashing = pool.submit(hasher.update, block)
-            final = not block
-            if bom:
-                block, bom = block[bom:], 0
-            buf = carry + block
-            if final and not buf:
+                if got:
+                    hashing = pool.submit(hasher.update, memoryview(buf)[kept:kept + got])
+            final = not got
+            filled = kept + got          # buf[:filled] is this buffer's data
+            if final and not filled:
                 break
-            arr = np.frombuffer(buf, dtype=np.uint8)
+            arr = np.frombuffer(buf, dtype=np.uint8, count=filled)
             newlines = np.flatnonzero(arr == 10)
             ends = newlines
             quotes = np.flatnonzero(arr == 34)
             if len(quotes):
                 # a newline inside quotes does not end a record (domain.md section 10) ...
-                ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
-                if not final and len(buf) - (ends[-1] + 1 if len(ends) else 0) > _MAX_RECORD_BYTES:
+                paired = len(quotes) % 2 == 0 and np.array_equal(
+                    np.searchsorted(newlines, quotes[0::2]), np.searchsorted(newlines, quotes[1::2]))
+                if not paired:       # (when every pair of quotes closes on its line, every newline ends one)
+                    ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+                if not final and filled - (ends[-1] + 1 if len(ends) else 0) > _MAX_RECORD_BYTES:
                     # ... but a stray quote must not swallow the rest of the file: no SESNSP record is
                     # this long, so quoting restarts at the next newline
                     ends = newlines
             if final:
-                if not len(ends) or ends[-1] != len(buf) - 1:
-                    ends = np.append(ends, len(buf))
+                if not len(ends) or ends[-1] != filled - 1:
+                    ends = np.append(ends, filled)
                 carry = b""
             else:
                 if not len(ends):
-                    carry = buf
+                    carry = bytes(buf[:filled])
                     continue
-                carry = buf[ends[-1] + 1:]
+                carry = bytes(buf[ends[-1] + 1:filled])
                 arr = arr[:ends[-1] + 1]     # the carried tail belongs to the next buffer
             starts = np.empty_like(ends)
             starts[0] = 0
@@ -335,7 +351,7 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
                 for key in keys:
                     pos = folded.find(key, 0, size)
                     while pos >= 0:
-                        (exact if buf[pos:pos + len(key)] in needle_set else other).append(pos)
+                        (exact if bytes(buf[pos:pos + len(key)]) in needle_set else other).append(pos)
                         pos = buf.find(b"\n", pos, size)       # on to the next line
                         if pos < 0:
                             break
@@ -359,7 +375,7 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
                     plain_mask[idx[-1]] = False
             slow_mask &= ~plain_mask
             idx = np.flatnonzero(slow_mask)
-            slow += [(rows_before + i + 1, buf[s:e])
+            slow += [(rows_before + i + 1, bytes(buf[s:e]))
                      for i, s, e in zip(idx.tolist(), starts[idx].tolist(), cends[idx].tolist())]
             idx = np.flatnonzero(plain_mask)
             plain.append(_Lines.gather(arr, starts[idx], cends[idx], rows_before + idx + 1))
