@@ -215,9 +215,10 @@ def test_a_refresh_with_nothing_changed_repeats_the_last_load_row(postgres_url, 
     empty.dispose()
 
 
-def test_a_skipped_refresh_opens_a_duckdb_file_without_sqlalchemy(tmp_path):
-    """repeat_load on a DuckDB file goes through duckdb itself (no SQLAlchemy engine, whose first connection
-    sets duckdb-engine's dialect up), with the same statements: `:name` parameters become `$name`."""
+def test_a_refresh_opens_a_duckdb_file_without_sqlalchemy(tmp_path):
+    """repeat_load, latest_run_id, publish and table_counts on a DuckDB file go through duckdb itself (no
+    SQLAlchemy engine, whose first connection sets duckdb-engine's dialect up), with the same statements:
+    `:name` parameters become `$name`."""
     from datetime import datetime, timezone
 
     assert resource._dollar("SELECT CAST(:at AS TIMESTAMP), x::TEXT FROM t WHERE run_id = :previous") == \
@@ -226,8 +227,23 @@ def test_a_skipped_refresh_opens_a_duckdb_file_without_sqlalchemy(tmp_path):
     Warehouse(url).publish({"warehouse.cargas": pd.DataFrame({"run_id": ["r1"], "iniciado": [T("2026-11-28 08:00")],
                                                               "filas": ['{"a": 1}']})}, run_id="r1")
     wh = Warehouse(url)
+    assert wh.latest_run_id() == "r1"
     assert wh.repeat_load("r1", "r2", datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc), only_if_latest=True)
+    assert wh.latest_run_id() == "r2"
+    assert wh.publish({"warehouse.reconciliacion": reconciliacion("coincide")}, run_id="r3") == \
+        {"warehouse.reconciliacion": 2}
+    assert wh.table_counts() == {"warehouse.reconciliacion": 2, "warehouse.cargas": 2}
     assert wh._engine is None
     rows = wh.query("SELECT run_id, iniciado, filas FROM warehouse.cargas ORDER BY iniciado")
     assert rows["run_id"].tolist() == ["r1", "r2"] and rows["filas"].tolist() == ['{"a": 1}', '{"a": 1}']
     assert pd.Timestamp(rows["iniciado"][1]) == T("2026-11-29 02:00")
+
+
+def test_an_in_memory_duckdb_warehouse_is_written_and_read_in_the_engines_connection():
+    """`duckdb:///:memory:` has no file to open again: publish goes through the SQLAlchemy engine's
+    connection (each NullPool connection is a new empty database, so the counts read afterwards are empty)."""
+    wh = Warehouse("duckdb:///:memory:")
+    assert wh.publish({"warehouse.reconciliacion": reconciliacion("coincide")}, run_id="r1") == \
+        {"warehouse.reconciliacion": 2}
+    assert wh._engine is not None
+    assert wh.table_counts() == {} and wh.latest_run_id() is None
