@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -334,7 +335,10 @@ def test_unusual_lines_among_plain_ones(tmp_path, monkeypatch, chunk):
     layout = sesnsp._layout_of(sesnsp._read_head(path))
     scan = sesnsp._scan(path, layout, sesnsp._needles(("Trata de personas",), layout.encoding), False)
     plain, fuera, _, unusual = sesnsp._parse_plain(scan.plain, layout, {"trata de personas"}, False)
-    assert plain.fila.tolist() == [2, 7, 11] and fuera == 1
+    # line 10, a robbery with one whole quoted cell and the layout's commas outside it, is out of scope
+    # already in the scan (not parsed): no line reaches the bulk parser only to be counted out of scope
+    assert plain.fila.tolist() == [2, 7, 11] and fuera == 0
+    assert scan.nonempty - len(scan.slow) - len(scan.plain.fila) == 1     # line 10 (12, the last, is parsed)
     assert sorted(f for f, _ in unusual) == [3, 4, 5, 6, 8, 9]
 
     result = read_sesnsp(path, "m.csv")
@@ -358,3 +362,35 @@ def test_unusual_lines_among_plain_ones(tmp_path, monkeypatch, chunk):
     assert records(result, "excluidas_resumen") == [("delito_fuera_de_alcance", 2)]
     # leidas: lines 2-12; loaded 3, 7, 8, 11; quarantined 2, 4, 5, 6, 9; excluded the robberies (10, 12)
     assert accounting(result) == (11, 4, 5, 2)
+
+
+QUOTED_ROBO = "2025,1,Aguascalientes,1007,Rincón,El patrimonio,Robo,Otros robos,{}," + ",".join(["5"] * 12)
+
+
+@pytest.mark.parametrize("cell", [
+    '"Con violencia, arma"',              # one whole quoted cell: out of scope in the scan
+    '"Con violencia, arma, y más"',       # two commas inside
+    '"Con violencia"',                    # no comma inside: the layout's commas, out of scope either way
+    'Con "violencia, arma"',              # quotes inside a cell: csv splits at the comma -> fila_rota
+    '"Con violencia, arma"x',             # text after the closing quote
+    '"Con ""violencia"", arma"',          # doubled quotes
+    '"Con violencia, arma",""',           # two quoted cells: one cell too many -> fila_rota
+    '"Con violencia, arma",',             # one comma too many outside the quotes -> fila_rota
+    '"Con violencia\n arma"',             # a quoted newline
+])
+def test_a_quoted_line_out_of_scope_is_decided_as_the_parser_would(tmp_path, monkeypatch, cell):
+    """The scan's shortcut for records with one whole quoted cell (_one_quoted_cell) gives the same rows,
+    exclusions and accounting as sending every quoted record to the parser."""
+    lines = [H_MUNICIPAL, f"2025,1,Aguascalientes,1001,Aguascalientes,{TRATA},1,2,,,,,,,,,,",
+             QUOTED_ROBO.format(cell.replace("\\n", "\n")),
+             f"2025,2,Baja California,2001,Ensenada,{TRATA},3,1,,,,,,,,,,"]
+    path = write(tmp_path / "Municipal-Delitos-2015-2025_feb2025.csv", lines)
+    fast = read_sesnsp(path, "m.csv")
+    monkeypatch.setattr(sesnsp, "_one_quoted_cell", lambda arr, comma, quotes, *a: np.zeros(len(a[1]), bool))
+    parsed = read_sesnsp(path, "m.csv")
+    pd.testing.assert_frame_equal(fast.frames["sesnsp_carpetas_municipal"],
+                                  parsed.frames["sesnsp_carpetas_municipal"])
+    assert records(fast, "excluidas") == records(parsed, "excluidas")
+    assert records(fast, "excluidas_resumen") == records(parsed, "excluidas_resumen")
+    assert accounting(fast) == accounting(parsed)
+    assert fast.warnings == parsed.warnings

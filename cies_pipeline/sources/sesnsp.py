@@ -252,6 +252,31 @@ def _fold(raw: bytes) -> bytes:
     return bytes(b | 0x20 for b in raw)
 
 
+def _one_quoted_cell(arr: np.ndarray, comma: np.ndarray, quotes: np.ndarray, line_of: np.ndarray,
+                     starts: np.ndarray, cends: np.ndarray, commas: np.ndarray, expected: int) -> np.ndarray:
+    """Per record: True when its only quotes are two that enclose one whole cell ("Robo de cables, tubos …")
+    and its commas outside them are the layout's: csv then splits it into exactly the layout's cells, so a
+    record without a wanted crime is out of scope without being parsed. Any other use of quotes (doubled,
+    inside a cell, more than one quoted cell) still goes to the parser."""
+    out = np.zeros(len(starts), dtype=bool)
+    two = np.bincount(line_of, minlength=len(starts)) == 2
+    idx = np.flatnonzero(two[line_of])
+    if not len(idx):
+        return out
+    opening, closing = quotes[idx[0::2]], quotes[idx[1::2]]
+    line = line_of[idx[0::2]]
+    size = len(arr)
+    whole = ((opening == starts[line]) | (arr[np.maximum(opening - 1, 0)] == 44)) & \
+        ((closing + 1 == cends[line]) | (arr[np.minimum(closing + 1, size - 1)] == 44))
+    # commas between each opening and its closing quote (reduceat sums each [q_i, q_i+1) span; the even
+    # spans are the quoted ones), counted in uint8 like `commas` (see _scan)
+    bounds = np.empty(2 * len(opening), dtype=np.intp)
+    bounds[0::2], bounds[1::2] = opening, closing
+    inside = np.add.reduceat(comma, bounds, dtype=np.uint8)[0::2]
+    out[line[whole & (commas[line] - inside == np.uint8(expected % 256))]] = True
+    return out
+
+
 def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, hashed: bool = True) -> _Scan:
     hasher = hashlib.sha256()
     expected_commas = layout.n - 1
@@ -341,7 +366,8 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
             # commas per record (the newline between records is not a comma). uint8 because a wider
             # accumulator makes numpy cast the whole buffer first (5-20x slower); a broken line would need
             # exactly 256 extra commas to pass unnoticed
-            commas = np.add.reduceat((arr == 44).view(np.uint8), starts, dtype=np.uint8)
+            comma = (arr == 44).view(np.uint8)
+            commas = np.add.reduceat(comma, starts, dtype=np.uint8)
             wanted = np.zeros(len(ends), dtype=bool)
             if keys:
                 if len(folded) < size:
@@ -361,9 +387,13 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
                     if not wanted[i]:
                         wanted[i] = any(buf.find(n, int(starts[i]), int(ends[i])) >= 0 for n in needles)
             quoted = np.zeros(len(ends), dtype=bool)
-            if len(quotes):
-                quoted[np.searchsorted(ends, quotes[quotes < size])] = True
             odd_commas = commas != expected_commas
+            if len(quotes):
+                quotes = quotes[quotes < size]
+                line_of = np.searchsorted(ends, quotes)
+                quoted[line_of] = True
+                odd_commas &= ~_one_quoted_cell(arr, comma, quotes, line_of, starts, cends, commas,
+                                                expected_commas)
             slow_mask = keep & (~looks_data | odd_commas | wanted)
             # of these, data lines without a quote (each comma ends a cell) or with one (the comma count
             # is then that of csv) are parsed in bulk: _parse_plain sets apart the unusual ones
