@@ -11,8 +11,9 @@ transaction, and the event log's lock held around each use as in Dagster's. One 
 `synchronous=NORMAL` on our connections (SQLite's advice for WAL), so a commit does not wait for an fsync; the
 log is synced at each checkpoint. A killed process loses nothing committed; a power cut may lose the last
 events, never corrupt the file (about 0.1 s less on the 11-year municipal path). An idle pooled connection
-holds no lock, so the webserver and a CLI run share the files as before. Run databases other than the latest few are closed (`RUN_ENGINES`), so a webserver that
-shows many runs does not keep a file open for each; a forked child opens its own connections.
+holds no lock, so the webserver and a CLI run share the files as before. Run databases other than the latest
+few are closed (`RUN_ENGINES`), so a webserver that shows many runs does not keep a file open for each; a
+forked child opens its own connections.
 `cli.prepare_dagster_home` writes the dagster.yaml that selects it; the shared deployment uses PostgreSQL
 instead (docs/dagster.postgres.yaml).
 
