@@ -247,3 +247,13 @@ def test_an_in_memory_duckdb_warehouse_is_written_and_read_in_the_engines_connec
         {"warehouse.reconciliacion": 2}
     assert wh._engine is not None
     assert wh.table_counts() == {} and wh.latest_run_id() is None
+
+
+def test_a_warehouse_in_a_folder_not_made_yet_gets_it_on_first_use(tmp_path):
+    """Every use of a DuckDB file starts with its lock file beside it: the folder is made there, whether the
+    first use reads (duckdb itself or SQLAlchemy) or writes."""
+    assert Warehouse(f"duckdb:///{tmp_path}/a/b/w.duckdb").latest_run_id() is None
+    assert Warehouse(f"duckdb:///{tmp_path}/c/w.duckdb").query("SELECT 41 + 1 AS n")["n"].tolist() == [42]
+    wh = Warehouse(f"duckdb:///{tmp_path}/d/e/w.duckdb")
+    assert wh.publish({"warehouse.cargas": pd.DataFrame({"run_id": ["r1"]})}, run_id="r1") == {"warehouse.cargas": 1}
+    assert wh.table_counts() == {"warehouse.cargas": 1}

@@ -203,10 +203,6 @@ class Warehouse:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            if self.dialect == "duckdb":
-                database = sa.engine.make_url(self.url).database
-                if database and database != ":memory:":
-                    Path(database).parent.mkdir(parents=True, exist_ok=True)
             # DuckDB may otherwise take 80% of the machine's memory and print progress bars (engineering.md)
             connect_args = {"config": DUCKDB_CONFIG} if self.dialect == "duckdb" else {}
             self._engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool, connect_args=connect_args)
@@ -304,14 +300,12 @@ class Warehouse:
     @contextlib.contextmanager
     def _process_lock(self):
         """Serialise refreshes of an embedded database across processes (DuckDB: one writer)."""
-        if self.dialect != "duckdb" or self._lock_depth:
-            yield
-            return
-        database = sa.engine.make_url(self.url).database or ":memory:"
-        if database == ":memory:":
+        database = self._duckdb_file()
+        if database is None or self._lock_depth:
             yield
             return
         lock_path = Path(database + ".lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)   # every use of the file starts here
         with open(lock_path, "w") as handle:
             deadline = time.monotonic() + self.lock_timeout_s
             while True:
