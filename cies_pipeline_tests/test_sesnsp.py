@@ -386,7 +386,8 @@ def test_a_quoted_line_out_of_scope_is_decided_as_the_parser_would(tmp_path, mon
              f"2025,2,Baja California,2001,Ensenada,{TRATA},3,1,,,,,,,,,,"]
     path = write(tmp_path / "Municipal-Delitos-2015-2025_feb2025.csv", lines)
     fast = read_sesnsp(path, "m.csv")
-    monkeypatch.setattr(sesnsp, "_one_quoted_cell", lambda arr, comma, quotes, *a: np.zeros(len(a[1]), bool))
+    monkeypatch.setattr(sesnsp, "_one_quoted_cell",
+                        lambda arr, comma, quotes, line_of, starts, *rest: np.zeros(len(starts), bool))
     parsed = read_sesnsp(path, "m.csv")
     pd.testing.assert_frame_equal(fast.frames["sesnsp_carpetas_municipal"],
                                   parsed.frames["sesnsp_carpetas_municipal"])
