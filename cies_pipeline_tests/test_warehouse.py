@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+from datetime import datetime, timezone
 import os
 import uuid
 
@@ -247,6 +248,34 @@ def test_an_in_memory_duckdb_warehouse_is_written_and_read_in_the_engines_connec
         {"warehouse.reconciliacion": 2}
     assert wh._engine is not None
     assert wh.table_counts() == {} and wh.latest_run_id() is None
+
+
+def test_the_duckdb_write_runs_on_one_thread_and_gives_the_connection_back_as_it_was(tmp_path):
+    """The publish inserts on one thread (DuckDB then compresses as it inserts, instead of at the checkpoint
+    when the file closes) and resets that setting, also when the write fails: a connection that goes on
+    serving queries keeps its threads."""
+    import duckdb
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("SET threads = 3")
+    seen = []
+    wh = Warehouse(f"duckdb:///{tmp_path}/w.duckdb")
+    original = wh._insert_duckdb
+
+    def spy(c, frames):
+        seen.append(c.execute("SELECT current_setting('threads')")[0][0])
+        original(c, frames)
+    wh._insert_duckdb = spy
+    frame = resource.conform(reconciliacion("coincide"), resource.TABLES["warehouse.reconciliacion"], "r1",
+                             datetime(2026, 11, 29, tzinfo=timezone.utc))
+    wh._write_duckdb(con, {"warehouse.reconciliacion": frame})
+    assert seen == [1]
+    assert con.execute("SELECT current_setting('threads'), count(*) FROM warehouse.reconciliacion").fetchone() \
+        == (3, 2)
+    with pytest.raises(KeyError):
+        wh._write_duckdb(con, {"warehouse.no_existe": pd.DataFrame()})
+    assert seen == [1, 1]
+    assert con.execute("SELECT current_setting('threads')").fetchone() == (3,)
+    con.close()
 
 
 def test_a_warehouse_in_a_folder_not_made_yet_gets_it_on_first_use(tmp_path):
