@@ -220,3 +220,19 @@ def test_harmonize_empty_staged_frames(dim):
 def test_crosswalk_versions_used_lists_the_category_files():
     assert {"formas_explotacion", "formas_explotacion_alias", "sexo", "grupos_edad", "nacionalidad",
             "paises", "abreviaturas"} <= set(crosswalk_versions_used())
+
+
+def test_concatenated_facts_keep_only_the_categories_in_use_sorted():
+    """concat_keeping_categories(sort=True), as concat_facts calls it: the categories of the result are the
+    values present in any frame, sorted (what astype('category') of the concatenation gives), whatever unused
+    categories or order each frame's column had; blanks stay blank and a plain column joins the union."""
+    from cies_pipeline.sources.common import concat_keeping_categories
+    a = pd.DataFrame({"cve_ent": pd.Categorical(["09", None, "01"], categories=["32", "09", "01", "15"]),
+                      "fuente": pd.Categorical(["sesnsp"] * 3)})
+    b = pd.DataFrame({"cve_ent": pd.Categorical(["15", "09"], categories=["15", "09", "07"]),
+                      "fuente": ["cie", "cie"]})
+    out = concat_keeping_categories([a, b], ("cve_ent", "fuente"), sort=True)
+    assert list(out["cve_ent"].cat.categories) == ["01", "09", "15"]
+    assert out["cve_ent"].astype(object).where(out["cve_ent"].notna(), None).tolist() == ["09", None, "01", "15", "09"]
+    assert list(out["fuente"].cat.categories) == ["cie", "sesnsp"]
+    assert out["fuente"].astype(str).tolist() == ["sesnsp", "sesnsp", "sesnsp", "cie", "cie"]
