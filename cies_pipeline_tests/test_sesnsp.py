@@ -139,10 +139,9 @@ def test_small_chunks_give_the_same_result(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("chunk", [7, 64, 1 << 21])
 def test_sha256_and_rows_do_not_depend_on_the_blocks_read(tmp_path, monkeypatch, chunk):
-    """The scan reads blocks into a few buffers in turn, hashing each in one thread and sorting its records in
-    another: the sha256 is that of every byte of the file (BOM included) and the records, the quoted newline
-    inside one, are the same for any block size (7 bytes: each buffer is reused many times while the others
-    are hashed and sorted)."""
+    """The scan reads blocks into two buffers in turn, hashing each in a thread: the sha256 is that of every
+    byte of the file (BOM included) and the records, the quoted newline inside one, are the same for any
+    block size (7 bytes: each buffer is reused many times while the other is hashed)."""
     import hashlib
     lines = ESTATAL_LINES[:3] + ['2024,9,CDMX,El patrimonio,Robo,"Robo de cables,\r\n tubos",Con violencia,'
                                  '1,1,1,1,1,1,1,1,1,1,1,1'] + ESTATAL_LINES[3:]
@@ -288,25 +287,6 @@ def test_real_victims_file():
     book = result.contabilidad().iloc[0]
     assert book.leidas == 80960 and book.leidas == book.cargadas + book.en_cuarentena + book.excluidas
     assert result.cuarentena == []
-
-
-def test_a_block_ends_at_the_last_newline_outside_quotes(monkeypatch):
-    """_record_end: the whole records at the front of a buffer that starts at a record (what a block's thread
-    sorts; the rest is carried to the next buffer)."""
-    def end(data: bytes) -> tuple[int, bool]:
-        return sesnsp._record_end(bytearray(data), len(data))
-    assert end(b'a,b\n"x\ny",c\nd') == (12, False)        # the quoted newline is inside the 2nd record
-    assert end(b'a,b\n"x\ny') == (4, False)               # the 2nd record is still open: only the 1st is whole
-    assert end(b'a,b\n"x""\ny') == (4, False)             # three quotes before the last newline: inside
-    assert end(b'a,b\n"x"",\n') == (4, False)
-    assert end(b'a,b\n"x""",\n') == (11, False)           # a doubled quote inside a closed cell
-    assert end(b"abc") == (0, False)                         # no record ends here
-    assert end(b'"a\nb') == (0, False)
-    monkeypatch.setattr(sesnsp, "_MAX_RECORD_BYTES", 4)
-    # an open quote for more than _MAX_RECORD_BYTES: quoting restarts, every newline ends a record
-    assert end(b'a\n"bbbbbbbb\ncc') == (12, True)
-    assert end(b'a\n"bb\ncc') == (6, True)
-    assert end(b'a\n"b\nc') == (2, False)                  # 4 bytes carried: not yet too long
 
 
 def test_a_stray_quote_does_not_swallow_the_file(tmp_path, monkeypatch):

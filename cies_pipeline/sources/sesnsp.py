@@ -14,13 +14,11 @@ Every file's release month, where it came from and the months taken as published
 both cover (a double count the checks must stop).
 
 Speed: the municipal file has 2.7 million lines (404 MB) of which a few tens of thousands are in scope. It is
-scanned in binary, in blocks of whole records, with numpy: while the main thread reads the next block, another
-sorts the records of the last one and a third computes the file's sha256 (numpy and hashlib release the GIL).
-Only lines that contain a wanted crime, do not look like a data line or have the wrong number of commas (plus
-the file's last line) are decoded and parsed; the others are counted as out of scope and only inspected for
-the release month (their count of trailing empty cells). Of the parsed lines, those of the usual shape (plain
-counts, simple quoting) are parsed together with numpy (_parse_plain); the rest one by one, where quarantine and
-exclusions are decided.
+scanned in binary, in chunks, with numpy (its sha256 computed meanwhile in a thread): only lines that contain a
+wanted crime, do not look like a data line or have the wrong number of commas (plus the file's last line) are
+decoded and parsed; the others are counted as out of scope and only inspected for the release month (their
+count of trailing empty cells). Of the parsed lines, those of the usual shape (plain counts, simple quoting)
+are parsed together with numpy (_parse_plain); the rest one by one, where quarantine and exclusions are decided.
 """
 from __future__ import annotations
 
@@ -28,12 +26,11 @@ import codecs
 import csv
 import hashlib
 import re
-import threading
-from collections import Counter, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache, partial
+from functools import lru_cache
 from itertools import compress
 from operator import itemgetter
 from pathlib import Path
@@ -85,8 +82,6 @@ _VICTIM_KINDS = ("sesnsp_victimas_estatal", "sesnsp_victimas_municipal")
 _HEAD_BYTES = 1 << 16
 _CHUNK_BYTES = 1 << 21           # 2 MB: numpy's temporaries stay in reused heap memory and in cache
 _MAX_RECORD_BYTES = 1 << 20
-_SCAN_THREADS = 1             # blocks sorted at once (a second one only contends for the GIL)
-_BUFFERS = _SCAN_THREADS + 2   # blocks being read, hashed or sorted
 _COUNT = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)")
 _YEAR = re.compile(r"\d{4}")
 _MONTH_NUMBERS = range(1, 13)
@@ -282,211 +277,161 @@ def _one_quoted_cell(arr: np.ndarray, comma: np.ndarray, quotes: np.ndarray, lin
     return out
 
 
-@dataclass
-class _Block:
-    """What one block of whole records yields (record numbers counted from the block's first record, 1)."""
-    records: int
-    nonempty: int
-    slow: list[tuple[int, bytes]]
-    plain: _Lines
-    ultimo: int
-
-
-_SCRATCH = threading.local()      # each scanning thread's case-folded copy of its block
-
-
-def _record_end(buf: bytearray, filled: int) -> tuple[int, bool]:
-    """(bytes of whole records at the front of buf[:filled], whether every newline ends a record in them).
-
-    The block starts at a record. A newline inside quotes does not end a record (domain.md section 10): a
-    newline ends one when an even number of quotes precede it in the block. But a stray quote must not swallow
-    the rest of the file: no SESNSP record is longer than _MAX_RECORD_BYTES, so past that length quoting
-    restarts and every newline ends a record. 0 when no record ends in buf[:filled]."""
-    arr = np.frombuffer(buf, dtype=np.uint8, count=filled)
-    last = buf.rfind(b"\n", 0, filled)
-    newline = last
-    before = int(np.count_nonzero(arr[:last] == 34)) if last >= 0 else 0    # quotes before `last`
-    while last >= 0 and before % 2:
-        previous = buf.rfind(b"\n", 0, last)
-        before -= int(np.count_nonzero(arr[max(previous, 0):last] == 34))
-        last = previous
-    if filled - (last + 1) > _MAX_RECORD_BYTES:
-        return newline + 1, True
-    return last + 1, False
-
-
-def _scan_block(buf: bytearray, size: int, every_newline: bool, header: bool, final: bool, keys: list[bytes],
-                needles: list[bytes], expected_commas: int, infer_corte: bool) -> _Block:
-    """The records of buf[:size] (whole records: see _record_end; the file's last block may end without a
-    newline), sorted into the lines to parse one by one, those to parse in bulk and those out of scope."""
-    arr = np.frombuffer(buf, dtype=np.uint8, count=size)
-    # newlines and quotes in one pass (finding the positions costs more than comparing the bytes)
-    marks = np.flatnonzero((arr == 10) | (arr == 34))
-    is_quote = arr[marks] == 34
-    newlines, quotes = marks[~is_quote], marks[is_quote]
-    ends = newlines
-    if len(quotes) and not every_newline:
-        # a newline ends a record when an even number of quotes precede it (when every pair of quotes closes
-        # on its line, every newline does)
-        paired = len(quotes) % 2 == 0 and np.array_equal(
-            np.searchsorted(newlines, quotes[0::2]), np.searchsorted(newlines, quotes[1::2]))
-        if not paired:
-            ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
-    if final and (not len(ends) or ends[-1] != size - 1):
-        ends = np.append(ends, size)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    last_byte = arr[np.clip(ends - 1, 0, size - 1)]
-    cends = ends - ((ends > starts) & (last_byte == 13))
-    length = cends - starts
-    keep = length > 0
-    if header:
-        keep[0] = False
-    looks_data = length >= 6
-    for k in range(4):
-        b = arr[np.minimum(starts + k, size - 1)]
-        looks_data &= (b >= 48) & (b <= 57)
-    looks_data &= arr[np.minimum(starts + 4, size - 1)] == 44
-    # commas per record (the newline between records is not a comma). uint8 because a wider
-    # accumulator makes numpy cast the whole buffer first (5-20x slower); a broken line would need
-    # exactly 256 extra commas to pass unnoticed
-    comma = (arr == 44).view(np.uint8)
-    commas = np.add.reduceat(comma, starts, dtype=np.uint8)
-    wanted = np.zeros(len(ends), dtype=bool)
-    if keys:
-        # the needles' case variants are searched for once, in a case-folded copy of the block; a line found
-        # there is wanted only if it holds one of the needles exactly
-        folded = getattr(_SCRATCH, "folded", None)
-        if folded is None or len(folded) < size:
-            folded = _SCRATCH.folded = bytearray(size)
-        np.bitwise_or(arr, 0x20, out=np.frombuffer(folded, dtype=np.uint8, count=size))
-        needle_set = set(needles)
-        exact, other = [], []        # hits that are a needle as written, and the others
-        for key in keys:
-            pos = folded.find(key, 0, size)
-            while pos >= 0:
-                (exact if bytes(buf[pos:pos + len(key)]) in needle_set else other).append(pos)
-                pos = buf.find(b"\n", pos, size)       # on to the next line
-                if pos < 0:
-                    break
-                pos = folded.find(key, pos + 1, size)
-        wanted[np.searchsorted(ends, exact)] = True
-        for i in np.unique(np.searchsorted(ends, other)).tolist():
-            if not wanted[i]:
-                wanted[i] = any(buf.find(n, int(starts[i]), int(ends[i])) >= 0 for n in needles)
-    quoted = np.zeros(len(ends), dtype=bool)
-    odd_commas = commas != expected_commas
-    if len(quotes):
-        line_of = np.searchsorted(ends, quotes)
-        quoted[line_of] = True
-        odd_commas &= ~_one_quoted_cell(arr, comma, quotes, line_of, starts, cends, commas, expected_commas)
-    slow_mask = keep & (~looks_data | odd_commas | wanted)
-    # of these, data lines without a quote (each comma ends a cell) or with one (the comma count
-    # is then that of csv) are parsed in bulk: _parse_plain sets apart the unusual ones
-    plain_mask = slow_mask & looks_data & (quoted | ~odd_commas)
-    if final:
-        idx = np.flatnonzero(keep)
-        if len(idx):
-            slow_mask[idx[-1]] = True      # the last line may be broken
-            plain_mask[idx[-1]] = False
-    slow_mask &= ~plain_mask
-    idx = np.flatnonzero(slow_mask)
-    slow = [(i + 1, bytes(buf[s:e])) for i, s, e in zip(idx.tolist(), starts[idx].tolist(), cends[idx].tolist())]
-    idx = np.flatnonzero(plain_mask)
-    plain = _Lines.gather(arr, starts[idx], cends[idx], idx + 1)
-
-    ultimo = 0
-    fast = keep & ~slow_mask & ~plain_mask
-    if infer_corte and fast.any():
-        s, e = starts[fast], cends[fast]
-        year = ((arr[s] - 48).astype(np.int32) * 1000 + (arr[s + 1] - 48).astype(np.int32) * 100
-                + (arr[s + 2] - 48).astype(np.int32) * 10 + (arr[s + 3] - 48).astype(np.int32))
-        # trailing unpublished cells: empty, or (RNID-2026 lines) a plain 0
-        rnid = year >= RNID_DESDE_ANIO
-        trailing = np.zeros(len(s), dtype=np.int32)
-        alive = np.ones(len(s), dtype=bool)
-        p = e.astype(np.int64)
-        for _ in range(12):
-            empty = alive & (arr[p - 1] == 44)
-            zero = alive & ~empty & rnid & (arr[p - 1] == 48) & (arr[np.maximum(p - 2, 0)] == 44)
-            alive = empty | zero
-            p = p - empty - 2 * zero
-            trailing += alive
-        month = 12 - trailing
-        key = np.where(month > 0, year * 100 + month, 0)
-        ultimo = int(key.max())
-    return _Block(len(ends), int(keep.sum()), slow, plain, ultimo)
-
-
 def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, hashed: bool = True) -> _Scan:
-    """The file in blocks of whole records: each is sorted by _scan_block in a thread while the next is read,
-    and hashed in another thread, in file order (numpy and hashlib release the GIL). A second sorting thread
-    made the 11-year file slower (0.63 s against 0.55 s): _scan_block's search holds the GIL.
-
-    Each block is read into a buffer behind the record the previous block cut (copied to the front): no
-    bytes object per block. A buffer is read into again only once its hash and its block are done."""
     hasher = hashlib.sha256()
+    expected_commas = layout.n - 1
+    # the needles' case variants are searched for once, in a case-folded copy of the buffer; a line found
+    # there is wanted only if it holds one of the needles exactly
     keys = sorted({_fold(n) for n in needles})
-    scan = partial(_scan_block, keys=keys, needles=needles, expected_commas=layout.n - 1, infer_corte=infer_corte)
-    nonempty, ultimo, records = 0, 0, 0
+    needle_set = set(needles)
+    folded = bytearray()
+    nonempty = 0
     slow: list[tuple[int, bytes]] = []
     plain: list[_Lines] = []
-
-    def take(block: _Block) -> None:
-        nonlocal nonempty, ultimo, records
-        nonempty += block.nonempty
-        ultimo = max(ultimo, block.ultimo)
-        slow.extend((records + fila, raw) for fila, raw in block.slow)
-        block.plain.fila += records
-        plain.append(block.plain)
-        records += block.records
-
-    buffers = [bytearray() for _ in range(_BUFFERS)]
-    busy: list[list[Future]] = [[] for _ in range(_BUFFERS)]   # the hash and block of each buffer
-    blocks: deque[Future] = deque()                              # in file order
+    ultimo = 0
+    rows_before = 0          # records of the file before the current buffer
     carry = b""
     first = True
-    with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as hashing, \
-            ThreadPoolExecutor(max_workers=_SCAN_THREADS) as scanning:
+    # sha256 in a thread: hashlib releases the GIL on large buffers, so hashing overlaps the scan
+    hashing = None           # the hash of the previous block, running in `pool`
+    # Blocks are read into two buffers in turn, behind the record the previous block cut (copied to the
+    # front): no new bytes object and no concatenation per block. The hash of a block is waited for before
+    # the next block is handed to the thread, so the buffer read into is never the one being hashed.
+    buffers = [bytearray(), bytearray()]
+    turn = 0
+    with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as pool:
         if layout.bom:
             head = f.read(layout.bom)
             if hashed:
                 hasher.update(head)
-        turn = 0
         while True:
-            for job in busy[turn]:
-                job.result()
-            busy[turn] = []
             kept = len(carry)
             if len(buffers[turn]) < kept + _CHUNK_BYTES:
                 buffers[turn] = bytearray(kept + _CHUNK_BYTES)
             buf = buffers[turn]
+            turn ^= 1
             buf[:kept] = carry
             got = f.readinto(memoryview(buf)[kept:kept + _CHUNK_BYTES])
-            if hashed and got:
-                busy[turn].append(hashing.submit(hasher.update, memoryview(buf)[kept:kept + got]))
+            if hashed:
+                if hashing is not None:
+                    hashing.result()         # one block at most waits: memory stays bounded
+                if got:
+                    hashing = pool.submit(hasher.update, memoryview(buf)[kept:kept + got])
             final = not got
-            filled = kept + got
+            filled = kept + got          # buf[:filled] is this buffer's data
             if final and not filled:
                 break
-            size, every_newline = (filled, False) if final else _record_end(buf, filled)
-            carry = bytes(buf[size:filled])
-            if size:
-                job = scanning.submit(scan, buf, size, every_newline, first, final)
-                busy[turn].append(job)
-                blocks.append(job)
+            arr = np.frombuffer(buf, dtype=np.uint8, count=filled)
+            newlines = np.flatnonzero(arr == 10)
+            ends = newlines
+            quotes = np.flatnonzero(arr == 34)
+            if len(quotes):
+                # a newline inside quotes does not end a record (domain.md section 10) ...
+                paired = len(quotes) % 2 == 0 and np.array_equal(
+                    np.searchsorted(newlines, quotes[0::2]), np.searchsorted(newlines, quotes[1::2]))
+                if not paired:       # (when every pair of quotes closes on its line, every newline ends one)
+                    ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+                if not final and filled - (ends[-1] + 1 if len(ends) else 0) > _MAX_RECORD_BYTES:
+                    # ... but a stray quote must not swallow the rest of the file: no SESNSP record is
+                    # this long, so quoting restarts at the next newline
+                    ends = newlines
+            if final:
+                if not len(ends) or ends[-1] != filled - 1:
+                    ends = np.append(ends, filled)
+                carry = b""
+            else:
+                if not len(ends):
+                    carry = bytes(buf[:filled])
+                    continue
+                carry = bytes(buf[ends[-1] + 1:filled])
+                arr = arr[:ends[-1] + 1]     # the carried tail belongs to the next buffer
+            starts = np.empty_like(ends)
+            starts[0] = 0
+            starts[1:] = ends[:-1] + 1
+            last_byte = arr[np.clip(ends - 1, 0, len(arr) - 1)]
+            cends = ends - ((ends > starts) & (last_byte == 13))
+            length = cends - starts
+            keep = length > 0
+            if first:
+                keep[0] = False          # the header
                 first = False
-            while blocks and (blocks[0].done() or len(blocks) > _SCAN_THREADS):
-                take(blocks.popleft().result())
-            turn = (turn + 1) % _BUFFERS
+            nonempty += int(keep.sum())
+
+            size = len(arr)
+            looks_data = length >= 6
+            for k in range(4):
+                b = arr[np.minimum(starts + k, size - 1)]
+                looks_data &= (b >= 48) & (b <= 57)
+            looks_data &= arr[np.minimum(starts + 4, size - 1)] == 44
+            # commas per record (the newline between records is not a comma). uint8 because a wider
+            # accumulator makes numpy cast the whole buffer first (5-20x slower); a broken line would need
+            # exactly 256 extra commas to pass unnoticed
+            comma = (arr == 44).view(np.uint8)
+            commas = np.add.reduceat(comma, starts, dtype=np.uint8)
+            wanted = np.zeros(len(ends), dtype=bool)
+            if keys:
+                if len(folded) < size:
+                    folded = bytearray(size)
+                np.bitwise_or(arr, 0x20, out=np.frombuffer(folded, dtype=np.uint8, count=size))
+                exact, other = [], []        # hits that are a needle as written, and the others
+                for key in keys:
+                    pos = folded.find(key, 0, size)
+                    while pos >= 0:
+                        (exact if bytes(buf[pos:pos + len(key)]) in needle_set else other).append(pos)
+                        pos = buf.find(b"\n", pos, size)       # on to the next line
+                        if pos < 0:
+                            break
+                        pos = folded.find(key, pos + 1, size)
+                wanted[np.searchsorted(ends, exact)] = True
+                for i in np.unique(np.searchsorted(ends, other)).tolist():
+                    if not wanted[i]:
+                        wanted[i] = any(buf.find(n, int(starts[i]), int(ends[i])) >= 0 for n in needles)
+            quoted = np.zeros(len(ends), dtype=bool)
+            odd_commas = commas != expected_commas
+            if len(quotes):
+                quotes = quotes[quotes < size]
+                line_of = np.searchsorted(ends, quotes)
+                quoted[line_of] = True
+                odd_commas &= ~_one_quoted_cell(arr, comma, quotes, line_of, starts, cends, commas,
+                                                expected_commas)
+            slow_mask = keep & (~looks_data | odd_commas | wanted)
+            # of these, data lines without a quote (each comma ends a cell) or with one (the comma count
+            # is then that of csv) are parsed in bulk: _parse_plain sets apart the unusual ones
+            plain_mask = slow_mask & looks_data & (quoted | ~odd_commas)
+            if final:
+                idx = np.flatnonzero(keep)
+                if len(idx):
+                    slow_mask[idx[-1]] = True      # the last line may be broken
+                    plain_mask[idx[-1]] = False
+            slow_mask &= ~plain_mask
+            idx = np.flatnonzero(slow_mask)
+            slow += [(rows_before + i + 1, bytes(buf[s:e]))
+                     for i, s, e in zip(idx.tolist(), starts[idx].tolist(), cends[idx].tolist())]
+            idx = np.flatnonzero(plain_mask)
+            plain.append(_Lines.gather(arr, starts[idx], cends[idx], rows_before + idx + 1))
+
+            fast = keep & ~slow_mask & ~plain_mask
+            if infer_corte and fast.any():
+                s, e = starts[fast], cends[fast]
+                year = ((arr[s] - 48).astype(np.int32) * 1000 + (arr[s + 1] - 48).astype(np.int32) * 100
+                        + (arr[s + 2] - 48).astype(np.int32) * 10 + (arr[s + 3] - 48).astype(np.int32))
+                # trailing unpublished cells: empty, or (RNID-2026 lines) a plain 0
+                rnid = year >= RNID_DESDE_ANIO
+                trailing = np.zeros(len(s), dtype=np.int32)
+                alive = np.ones(len(s), dtype=bool)
+                p = e.astype(np.int64)
+                for _ in range(12):
+                    empty = alive & (arr[p - 1] == 44)
+                    zero = alive & ~empty & rnid & (arr[p - 1] == 48) & (arr[np.maximum(p - 2, 0)] == 44)
+                    alive = empty | zero
+                    p = p - empty - 2 * zero
+                    trailing += alive
+                month = 12 - trailing
+                key = np.where(month > 0, year * 100 + month, 0)
+                ultimo = max(ultimo, int(key.max()))
+            rows_before += len(ends)
             if final:
                 break
-        while blocks:
-            take(blocks.popleft().result())
-        for jobs in busy:
-            for job in jobs:
-                job.result()
     return _Scan(hasher.hexdigest(), nonempty, slow, _Lines.concat(plain), ultimo)
 
 
