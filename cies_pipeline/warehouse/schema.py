@@ -327,8 +327,9 @@ def data_dictionary_markdown() -> str:
     lines = ["# Diccionario de datos del warehouse", "",
              "Generado desde `cies_pipeline/warehouse/schema.py` (`cies-pipeline data-dictionary`). "
              "No editar a mano.", "",
-             "Las filas de una tabla no tienen un orden guardado (cada publicación las escribe en paralelo): "
-             "una consulta que necesite un orden lo pide con `ORDER BY`.", ""]
+             "Las filas de una tabla no tienen un orden guardado (SQL no lo garantiza, y la publicación en "
+             "PostgreSQL las escribe desde dos hilos): una consulta que necesite un orden lo pide con `ORDER BY`.",
+             ""]
     for t in TABLES.values():
         lines += [f"## `{t.qualified}`", "", t.description, "", "| columna | tipo | descripción |",
                   "| --- | --- | --- |"]
