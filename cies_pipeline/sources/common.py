@@ -43,7 +43,7 @@ def empty_frame(columns: list[str]) -> pd.DataFrame:
 
 def _used_categories(values: pd.Series) -> pd.Index:
     """The categories a categorical column uses, in their order (those remove_unused_categories keeps), from
-    one count of its codes instead of sorting them (0.004 s against 0.03 s for 336,000 rows)."""
+    one count of its codes instead of sorting them (0.001-0.002 s against 0.01 s per column of 336,000 rows)."""
     codes = values.cat.codes.to_numpy()
     return values.cat.categories[np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0]
 
