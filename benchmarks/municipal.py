@@ -12,7 +12,9 @@ For each size (years of data ending in 2025), it
      harmonized/carpetas_trata + the publish step (process start-up and imports excluded);
   4. prints wall time and peak RSS of each process tree, and the ratios: the reference and the refresh each run
      --repeat times (the refresh each time on a fresh copy of the deployed folder) and the best of each is
-     compared (this machine's noise only adds time: ±30% on a pure CPU loop), the median ratio beside it;
+     compared (this machine's noise only adds time: ±30% on a pure CPU loop), the median ratio beside it; each
+     reference run comes right before a path run, and the ratio of each such pair is printed too (the machine's
+     speed drifts over the minutes a size takes);
   5. repeats a refresh with no changed input (same day: skipped by ingest/cambios), and one evaluated on
      another day of the month, the next night's refresh (ingest/cambios evaluates the freshness checks
      again: the same inputs stale skips the rest too; otherwise every step runs on its stored results).
@@ -221,11 +223,6 @@ def run_size(years: int, given: Path | None, work: Path, repeat: int, load_rates
     size_mb = municipal.stat().st_size / 1e6
     rows = sum(1 for _ in open(municipal, "rb")) - 1
 
-    # best of `repeat` for the reference and for the path: the machine's noise only ever adds time
-    refs = [measure([PYTHON, "-c", REFERENCE, str(municipal)]) for _ in range(repeat)]
-    ref_wall, ref_rss, ref_out = min(refs)
-    ref_walls = sorted(r[0] for r in refs)
-
     data = work / f"data_{years}"
     pristine = work / f"deployed_{years}"
     env = {**os.environ, "CIES_DATA_DIR": str(data), "DAGSTER_HOME": str(data / "dagster_home")}
@@ -234,12 +231,18 @@ def run_size(years: int, given: Path | None, work: Path, repeat: int, load_rates
     shutil.rmtree(pristine, ignore_errors=True)
     shutil.copytree(data, pristine, symlinks=True)
     cli = [PYTHON, "-m", "cies_pipeline.cli", "refresh", "--summary", str(data / "summary.json")]
-    runs = []
+    # best of `repeat` for the reference and for the path (the machine's noise only ever adds time), each
+    # reference run right before a path run: the pairs' ratios show how far the machine drifted meanwhile
+    runs, refs = [], []
     for _ in range(repeat):
+        refs.append(measure([PYTHON, "-c", REFERENCE, str(municipal)]))
         put_in_place(pristine, data, municipal)
         wall, rss, _ = measure(cli, env)
         steps = step_seconds(data / "dagster_home")
         runs.append((sum(steps.get(s, 0.0) for s in MUNICIPAL_STEPS), wall, rss, steps))
+    ref_wall, ref_rss, ref_out = min(refs)
+    ref_walls = sorted(r[0] for r in refs)
+    pair_ratios = sorted(run[0] / ref[0] for run, ref in zip(runs, refs))
     path_s, full_wall, _, steps = min(runs, key=lambda r: r[0])
     full_rss = max(r[2] for r in runs)
     path_all = sorted(r[0] for r in runs)
@@ -261,7 +264,8 @@ def run_size(years: int, given: Path | None, work: Path, repeat: int, load_rates
         municipal.unlink()
     shutil.rmtree(data, ignore_errors=True)
     shutil.rmtree(pristine, ignore_errors=True)
-    return {"years": years, "repeat": repeat, "reference_all": ref_walls, "path_all": path_all, "rows": rows, "mb": round(size_mb), "reference_rows": int(ref_out.strip().splitlines()[-1]),
+    return {"years": years, "repeat": repeat, "reference_all": ref_walls, "path_all": path_all,
+            "pair_ratios": pair_ratios, "rows": rows, "mb": round(size_mb), "reference_rows": int(ref_out.strip().splitlines()[-1]),
             "reference_s": ref_wall, "reference_mb": ref_rss, "path_s": path_s,
             "steps": {k: round(v, 2) for k, v in steps.items() if k in MUNICIPAL_STEPS},
             "refresh_s": full_wall, "refresh_mb": full_rss, "again_path_s": again_path_s, "first_s": first_s,
@@ -291,7 +295,9 @@ def main() -> int:
     for r in results:
         print(f"  {r['years']} years, best of {r['repeat']}: reference s "
               f"{', '.join(f'{v:.2f}' for v in r['reference_all'])}; path s {', '.join(f'{v:.2f}' for v in r['path_all'])}"
-              f"; median ratio {median(r['path_all']) / median(r['reference_all']):.1f}x")
+              f"; median ratio {median(r['path_all']) / median(r['reference_all']):.1f}x; ratio of each path run to "
+              f"the reference run just before it {', '.join(f'{v:.1f}x' for v in r['pair_ratios'])} "
+              f"(median {median(r['pair_ratios']):.1f}x)")
         print(f"  {r['years']} years, municipal path steps (best run): {r['steps']}")
     print("  before each size, the sample data was refreshed once (first run, one-time set-up included): "
           + ", ".join(f"{r['first_s']:.1f} s" for r in results))
