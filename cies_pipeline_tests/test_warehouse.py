@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import fcntl
-from datetime import datetime, timezone
 import os
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
@@ -47,8 +47,6 @@ def test_publish_replaces_tables_and_appends_the_load_log(tmp_path):
 
 
 def test_every_row_carries_the_run_and_the_load_time_in_utc(tmp_path):
-    from datetime import datetime, timedelta, timezone
-
     wh = Warehouse(f"duckdb:///{tmp_path}/w.duckdb")
     loaded = datetime(2026, 11, 28, 18, 5, 7, 123456, tzinfo=timezone(timedelta(hours=-6)))   # Mexico City
     wh.publish({"warehouse.reconciliacion": reconciliacion("coincide"), "warehouse.cargas": pd.DataFrame(
@@ -178,8 +176,6 @@ def test_postgres_copy_keeps_every_text_as_written_and_null_as_null(postgres_url
 def test_a_refresh_with_nothing_changed_repeats_the_last_load_row(postgres_url, tmp_path):
     """repeat_load (ingest/cambios found nothing to do): the previous load's files, release, versions and table
     sizes under the new run's id and time, on both backends; a load that is not there is an error."""
-    from datetime import datetime, timezone
-
     first = pd.DataFrame({"run_id": ["r1"], "iniciado": [T("2026-11-28 08:00")], "terminado": [T("2026-11-28 08:01")],
                           "archivos": ['[{"archivo_origen": "a.csv", "archivo_sha256": "ab12"}]'],
                           "corte": [T("2025-10-01")], "versiones_crosswalk": ['{"formas": "v1"}'],
@@ -220,8 +216,6 @@ def test_a_refresh_opens_a_duckdb_file_without_sqlalchemy(tmp_path):
     """repeat_load, latest_run_id, publish and table_counts on a DuckDB file go through duckdb itself (no
     SQLAlchemy engine, whose first connection sets duckdb-engine's dialect up), with the same statements:
     `:name` parameters become `$name`."""
-    from datetime import datetime, timezone
-
     assert resource._dollar("SELECT CAST(:at AS TIMESTAMP), x::TEXT FROM t WHERE run_id = :previous") == \
         "SELECT CAST($at AS TIMESTAMP), x::TEXT FROM t WHERE run_id = $previous"
     url = f"duckdb:///{tmp_path}/w.duckdb"

@@ -240,13 +240,18 @@ class Warehouse:
             con.execute("SET enable_progress_bar = false")
             yield con
 
-    def latest_run_id(self) -> str | None:
-        """run_id of the latest load recorded in warehouse.cargas (None when there is none)."""
+    def _read(self, read: Callable[[Callable[..., list]], Any]) -> Any:
+        """`read(run)` in one connection under the refresh lock: a DuckDB file opened with duckdb itself, any
+        other database through the engine; `run(sql, params)` takes `:name` parameters and returns the rows."""
         if self._duckdb_file():
             with self._duckdb() as con:
-                return self._latest_run_id(_duckdb_runner(con))
+                return read(_duckdb_runner(con))
         with self._process_lock(), self.engine.connect() as conn:
-            return self._latest_run_id(_runner(conn))
+            return read(_runner(conn))
+
+    def latest_run_id(self) -> str | None:
+        """run_id of the latest load recorded in warehouse.cargas (None when there is none)."""
+        return self._read(self._latest_run_id)
 
     @staticmethod
     def _latest_run_id(run: Callable[..., list]) -> str | None:
@@ -271,11 +276,7 @@ class Warehouse:
                                      for t in tables)
             return {str(k): int(n) for k, n in run(sql)}
 
-        if self._duckdb_file():
-            with self._duckdb() as con:
-                return counts(_duckdb_runner(con))
-        with self._process_lock(), self.engine.connect() as conn:
-            return counts(_runner(conn))
+        return self._read(counts)
 
     def fingerprint(self, exclude: tuple[str, ...] = ("run_id", "cargado_en")) -> dict[str, tuple[int, str]]:
         """{table: (rows, sha256)} of every existing table but the append-only load log, over all columns
@@ -416,7 +417,7 @@ class Warehouse:
         try:
             self._insert_duckdb(con, frames)
         finally:
-            con.execute(f"SET threads = {int(threads)}")     # an in-memory database goes on serving queries
+            con.execute(f"SET threads = {int(threads)}")     # the caller's connection keeps its own setting
 
     def _insert_duckdb(self, con, frames: dict[str, pd.DataFrame]) -> None:
         types = _TYPES["duckdb"]
