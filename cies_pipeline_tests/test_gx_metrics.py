@@ -319,10 +319,8 @@ def _gx_own(monkeypatch) -> None:
             monkeypatch.setitem(providers, "PandasExecutionEngine", (entry[0], entry[1].__wrapped__))
 
 
-def test_fact_suite_failures_equal_gx_own_on_every_kind_of_failure(monkeypatch):
-    """The fact suite on a frame that breaks one expectation per row, as the pipeline holds it (categorical
-    labels, narrowed domains, codes compared), and through GX's own methods on plain text: the same failures,
-    counted by hand."""
+def _failing_fact_frame() -> pd.DataFrame:
+    """A fact frame (labels as text) that breaks one expectation of the fact suite per row."""
     n = 12
     frame = pd.DataFrame({
         "periodo": pd.to_datetime(["2025-01-01"] * 11 + ["2026-12-01"]),
@@ -336,6 +334,14 @@ def test_fact_suite_failures_equal_gx_own_on_every_kind_of_failure(monkeypatch):
         "municipio_regla": ["codigo"] * n, "versiones_crosswalk": ["v1"] * n, "archivo_origen": ["a.csv"] * n,
         "archivo_sha256": ["0" * 64] * 8 + ["xyz"] + ["0" * 64] * 3, "hoja": [""] * n,
         "fila_origen": list(range(2, 2 + n)), "corte": pd.to_datetime(["2026-10-01"] * n)})
+    return frame
+
+
+def test_fact_suite_failures_equal_gx_own_on_every_kind_of_failure(monkeypatch):
+    """The fact suite on a frame that breaks one expectation per row, as the pipeline holds it (categorical
+    labels, narrowed domains, codes compared), and through GX's own methods on plain text: the same failures,
+    counted by hand."""
+    frame = _failing_fact_frame()
     labels = ("cve_ent", "cvegeo", "nivel", "fuente", "metodologia", "archivo_origen", "archivo_sha256")
     categorical = frame.astype({c: "category" for c in labels})
 
@@ -374,3 +380,53 @@ def test_an_expectation_configuration_is_built_once_per_validation():
         assert other.configuration is not inside and other.configuration.kwargs["value_set"] == ["03"]
     assert expectation.configuration is not inside
     assert inside.type == "expect_column_values_to_be_in_set"
+
+
+@pytest.mark.parametrize("kwargs, plain", [
+    ({"column": "cvegeo", "batch_id": "b", "value_set": ["01001", "32058"], "mostly": 1.0}, True),
+    ({"column": "x", "bounds": (0, 2.5), "nested": {"a": [None, True, -3]}}, True),
+    ({"column": "x", "min_value": float("nan")}, False),           # GX writes NaN as null
+    ({"column": "x", "value": np.int64(3)}, False),                # numpy numbers: GX converts them
+    ({"column": "x", "by_key": {1: "a"}}, False),                  # GX makes the key text
+    ({"column": "x", "when": date(2025, 10, 1)}, False),           # GX writes the ISO date
+    ({"column": "x", "set": {"a"}}, False),                        # a set: GX makes it a list
+])
+def test_fast_metric_ids_equal_gx_ids(kwargs, plain):
+    from great_expectations.core.id_dict import IDDict
+
+    values = IDDict(kwargs)
+    assert gx_metrics._plain_json(dict(values)) is plain
+    assert gx_metrics.fast_to_id(values) == gx_metrics.gx_to_id(values)
+    assert gx_metrics.fast_to_id(values, id_ignore_keys={"column"}) == gx_metrics.gx_to_id(values, None, {"column"})
+    one = IDDict({"column": "x"})
+    assert gx_metrics.fast_to_id(one) == gx_metrics.gx_to_id(one) == "column=x"
+
+
+def test_every_metric_id_of_a_validation_is_gx_own(monkeypatch, tmp_path):
+    """Through a whole suite (the fact's, with its value sets of categories and its row conditions), each
+    id computed is the one GX computes, and most take the fast path."""
+    from great_expectations.core.id_dict import IDDict
+
+    seen = {"ids": 0, "fast": 0, "different": []}
+    original = gx_metrics._plain_json
+
+    def counting_plain(value):
+        found = original(value)
+        seen["fast"] += found
+        return found
+
+    def compared(self, id_keys=None, id_ignore_keys=None):
+        mine, theirs = gx_metrics.fast_to_id(self, id_keys, id_ignore_keys), gx_metrics.gx_to_id(self, id_keys, id_ignore_keys)
+        seen["ids"] += 1
+        if mine != theirs:
+            seen["different"].append(dict(self))
+        return theirs
+
+    monkeypatch.setattr(gx_metrics, "_plain_json", counting_plain)
+    monkeypatch.setattr(IDDict, "to_id", compared)
+    labels = ("cve_ent", "cvegeo", "nivel", "fuente", "metodologia", "archivo_origen", "archivo_sha256")
+    frame = _failing_fact_frame().astype({c: "category" for c in labels})
+    outcome = validate_frame(frame, "fact_carpetas_trata", date(2026, 11, 28), tmp_path / "gx", data_docs=False)
+    assert outcome.evaluated == 20 and len(outcome.failed) == 9     # as in the test above
+    assert seen["different"] == []
+    assert seen["ids"] > 500 and seen["fast"] > seen["ids"] // 2

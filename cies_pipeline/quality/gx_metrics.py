@@ -31,17 +31,26 @@ It also spares GX work that does not change a result:
 - GX fingerprints each batch (`pandas_data_fingerprint` in the result's batch markers) by hashing the whole
   frame; the frame's own content hash is used when `quality.gx` gives it one (attrs `cies_huella`: our
   steps compute it anyway, to reuse results), GX's hash otherwise.
+- GX names each of the ~2,000 metric configurations of a validation by an md5 of its kwargs as JSON
+  (`IDDict.to_id`), first passing them through `convert_to_json_serializable`, a Python walk with some 30 type
+  checks per value (the value sets of our suites hold thousands): kwargs made only of str, int, bool, None,
+  finite floats, lists, tuples and dicts with text keys, for which that walk returns what it was given, are
+  dumped as they are; the id is the same text's md5 (`fast_to_id`). About 10 ms of a validation's 0.12 s.
 """
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import functools
+import hashlib
 import inspect
+import json
 import logging
+import math
 
 import numpy as np
 import pandas as pd
+from great_expectations.core import id_dict as gx_id_dict
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.execution_engine import pandas_execution_engine as gx_pandas_engine
 from great_expectations.expectations.row_conditions import (Condition, PassThroughCondition,
@@ -255,6 +264,37 @@ def _narrow_registered_providers() -> int:
     return wrapped
 
 
+gx_to_id = gx_id_dict.IDDict.to_id
+_SCALARS = (str, int, bool, type(None))
+
+
+def _plain_json(value) -> bool:
+    """True when `convert_to_json_serializable(value)` would dump to the same JSON as `value` itself: only
+    str, int, bool, None, floats other than NaN (GX makes NaN None), lists, tuples (both dump as arrays) and
+    dicts with str keys (GX makes every key str). Exact types: a subclass or anything else goes to GX."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is float:
+        return not math.isnan(value)
+    if kind is list or kind is tuple:
+        return all(type(v) is str for v in value) or all(_plain_json(v) for v in value)
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    return False
+
+
+def fast_to_id(self, id_keys=None, id_ignore_keys=None):
+    """GX's `IDDict.to_id`, the same id, without GX's conversion when the kwargs are plain JSON already."""
+    keys = set(self.keys() if id_keys is None else id_keys) - set(
+        self._id_ignore_keys if id_ignore_keys is None else id_ignore_keys)
+    if len(keys) > 1:
+        data = {k: self[k] for k in keys}
+        if _plain_json(data):
+            return hashlib.md5(json.dumps(data, sort_keys=True).encode("utf-8"), usedforsecurity=False).hexdigest()
+    return gx_to_id(self, id_keys, id_ignore_keys)
+
+
 gx_configuration = gx_expectation.Expectation.configuration
 gx_camel_to_snake = gx_expectation.camel_to_snake
 
@@ -275,4 +315,5 @@ PandasExecutionEngine.get_domain_records = get_domain_records
 gx_pandas_engine.hash_pandas_dataframe = hash_pandas_dataframe
 NARROWED_PROVIDERS = _narrow_registered_providers()
 gx_expectation.Expectation.configuration = property(configuration, doc=gx_configuration.__doc__)
+gx_id_dict.IDDict.to_id = fast_to_id
 gx_expectation.camel_to_snake = functools.lru_cache(maxsize=None)(gx_camel_to_snake)   # a pure function
