@@ -411,8 +411,7 @@ def test_every_metric_id_of_a_validation_is_gx_own(monkeypatch, tmp_path):
     seen = {"ids": 0, "by_gx": 0, "different": [], "converted": set()}
 
     def counted_gx(self, id_keys=None, id_ignore_keys=None):      # what fast_to_id leaves to GX
-        keys = set(self.keys() if id_keys is None else id_keys) - set(
-            self._id_ignore_keys if id_ignore_keys is None else id_ignore_keys)
+        keys = gx_metrics.id_key_set(self, id_keys, id_ignore_keys)
         if len(keys) > 1:     # (one key or none: GX's id is that key's text, no conversion)
             seen["by_gx"] += 1
             seen["converted"] |= {type(self[k]).__name__ for k in keys if not gx_metrics._plain_json(self[k])}

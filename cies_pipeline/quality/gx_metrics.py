@@ -284,10 +284,15 @@ def _plain_json(value) -> bool:
     return False
 
 
+def id_key_set(iddict, id_keys=None, id_ignore_keys=None) -> set:
+    """The keys GX's `IDDict.to_id` names an IDDict by (one key or none: the id is that key's text, or ())."""
+    return set(iddict.keys() if id_keys is None else id_keys) - set(
+        iddict._id_ignore_keys if id_ignore_keys is None else id_ignore_keys)
+
+
 def fast_to_id(self, id_keys=None, id_ignore_keys=None):
     """GX's `IDDict.to_id`, the same id, without GX's conversion when the kwargs are plain JSON already."""
-    keys = set(self.keys() if id_keys is None else id_keys) - set(
-        self._id_ignore_keys if id_ignore_keys is None else id_ignore_keys)
+    keys = id_key_set(self, id_keys, id_ignore_keys)
     if len(keys) > 1:
         data = {k: self[k] for k in keys}
         if _plain_json(data):
