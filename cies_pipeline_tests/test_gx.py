@@ -453,6 +453,52 @@ def test_file_context_writes_data_docs_and_reopens(tmp_path):
     assert len(list((root / "uncommitted" / "validations").rglob("*.json"))) == 3
 
 
+def test_a_pass_is_a_verdict_and_a_failure_is_validated_again_with_details(tmp_path, monkeypatch):
+    """A suite runs first with BOOLEAN_ONLY (each expectation's verdict, no metric about unexpected values);
+    only when it fails does it run again with SUMMARY, and that detailed result is the one kept in the store
+    and reported (unexpected counts and examples). In memory as in a file context."""
+    root = tmp_path / "gx"
+    formats = []
+    original = runner._run_checkpoint
+
+    def spy(checkpoint, data):
+        formats.append(checkpoint.result_format["result_format"])
+        return original(checkpoint, data)
+
+    monkeypatch.setattr(runner, "_run_checkpoint", spy)
+    stored = root / "uncommitted" / "validations" / "cie_carpetas"
+
+    def results() -> list[dict]:
+        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(stored.rglob("*.json"))]
+
+    good = validate_frame(cie_carpetas(), "cie_carpetas", TODAY, context_root=root, data_docs=False)
+    assert good.success and good.failed == [] and formats == ["BOOLEAN_ONLY"]
+    [passed] = results()
+    assert passed["success"] is True and len(passed["results"]) == good.evaluated
+    # a verdict holds no count of unexpected values
+    assert all("unexpected_count" not in (r["result"] or {}) for r in passed["results"])
+
+    formats.clear()
+    frame = cie_carpetas()
+    frame["carpetas"] = ints(3, None, -4)
+    bad = validate_frame(frame, "cie_carpetas", TODAY, context_root=root, data_docs=False)
+    assert formats == ["BOOLEAN_ONLY", "SUMMARY"]
+    [f] = bad.failed
+    assert (f["expectation"], f["column"], f["unexpected_count"], f["partial_unexpected_list"]) == (
+        "expect_column_values_to_be_between", "carpetas", 1, ["-4"])
+    # the failed verdict was not kept: one result per validation, the second with its details
+    first, second = results()
+    assert first == passed and second["success"] is False
+    [between] = [r for r in second["results"] if not r["success"]]
+    assert between["result"]["unexpected_count"] == 1
+    assert runner.pending_docs(root) == 2    # the two kept results get their pages at the next build
+    assert runner.build_data_docs(root) is not None and runner.pending_docs(root) == 0
+
+    # in memory (no checkpoints): the same outcome
+    assert validate_frame(frame, "cie_carpetas", TODAY).failed == bad.failed
+    assert validate_frame(cie_carpetas(), "cie_carpetas", TODAY).success
+
+
 def _new_process(root: Path, monkeypatch) -> list[str]:
     """Forget this process's contexts and suites, as a new process would; record every GX store write."""
     runner._CONTEXTS.clear()
@@ -597,8 +643,9 @@ def test_prepared_checkpoint_is_not_read_back_before_each_run_and_others_still_a
     monkeypatch.setattr(runner, "_gx_definition_is_fresh",
                         lambda self: checked.append(("definition", self.name)) or GX_DEFINITION_IS_FRESH(self))
     first = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
-    # storing the checkpoint asks once whether its validation definition is stored; the run asks nothing
-    assert checked == [("definition", "cie_carpetas")]
+    # storing each of the two checkpoints (verdict, details) asks once whether its validation definition is
+    # stored; the runs (a failed verdict, then the details) ask nothing
+    assert checked == [("definition", "cie_carpetas")] * 2
     checked.clear()
     second = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
     assert checked == []
@@ -608,7 +655,7 @@ def test_prepared_checkpoint_is_not_read_back_before_each_run_and_others_still_a
     # the same checkpoint as another object (read from the store): GX's check, which passes ...
     context = runner.get_context(root)
     other = context.checkpoints.get("cie_carpetas")
-    assert other is not runner._PREPARED[(runner._root(root), "cie_carpetas")][3]
+    assert other is not runner._PREPARED[(runner._root(root), "cie_carpetas")][3][0]
     assert gx.Checkpoint.is_fresh(other).success
     assert ("checkpoint", "cie_carpetas") in checked and ("definition", "cie_carpetas") in checked
     # ... and fails once its suite is changed without being saved

@@ -41,9 +41,15 @@ DATASOURCE = "cies"
 BATCH_DEFINITION = "frame_completo"
 MAX_EXAMPLES = 10
 MAX_TABLE_ROWS = 25  # failures shown in the metadata table (a missing column fails a dozen expectations)
+# A validation runs first for its verdict only (GX's BOOLEAN_ONLY: each expectation's success, none of the
+# metrics that describe unexpected values). Only a suite that fails is validated again with RESULT_FORMAT,
+# whose details (unexpected counts, examples) the check's metadata and its Data Docs page show. A pass costs a
+# third less (the 330,000-row SESNSP municipal frame: 0.12 s instead of 0.18 s); a failure costs both runs.
+VERDICT_FORMAT = {"result_format": "BOOLEAN_ONLY"}
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
+DETAIL_CHECKPOINT = "{suite}__detalle"   # the checkpoint of the second run, with RESULT_FORMAT
 # what gx_metrics.validation_scope() relies on: no result asks for other columns of the unexpected rows
-assert not {"include_unexpected_rows", "unexpected_index_column_names"} & set(RESULT_FORMAT)
+assert not {"include_unexpected_rows", "unexpected_index_column_names"} & (set(RESULT_FORMAT) | set(VERDICT_FORMAT))
 # kwargs that say where an expectation looks, not what it expects: shown as the column, not repeated
 _WHERE_KWARGS = {"column", "column_list", "column_A", "column_B", "batch_id", "result_format",
                  "catch_exceptions", "include_config", "meta", "notes", "row_condition",
@@ -155,13 +161,25 @@ def validate_frame(frame: pd.DataFrame, suite: str, today: date, context_root: P
     if fingerprint:
         data.attrs[gx_metrics.FINGERPRINT_ATTR] = fingerprint
     context = get_context(context_root)
-    with _LOCK, gx_metrics.validation_scope():
-        batch_definition, gx_suite, checkpoint = _prepared(context, context_root, suite, today)
-        if checkpoint is None:
+    with _LOCK:
+        batch_definition, gx_suite, checkpoints = _prepared(context, context_root, suite, today)
+        if checkpoints is None:
             batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
-            result, docs = batch.validate(gx_suite, result_format=RESULT_FORMAT), None
+            for result_format in (VERDICT_FORMAT, RESULT_FORMAT):
+                with gx_metrics.validation_scope():
+                    result, docs = batch.validate(gx_suite, result_format=result_format), None
+                if result.success:
+                    break
         else:
-            result, docs = _run_checkpoint(context, context_root, checkpoint, data, data_docs)
+            verdict, detail = checkpoints
+            with gx_metrics.validation_scope():
+                result, identifier = _run_checkpoint(verdict, data)
+            if not result.success:
+                # the verdict's stored result would only repeat, without its details, the one stored next
+                context.validation_results_store.remove_key(identifier)
+                with gx_metrics.validation_scope():
+                    result, identifier = _run_checkpoint(detail, data)
+            docs = _data_docs_page(context, context_root, identifier, data_docs)
     return SuiteOutcome(suite=suite, success=bool(result.success), evaluated=len(result.results),
                         failed=[_failure(r) for r in result.results if not r.success], data_docs=docs)
 
@@ -185,12 +203,14 @@ def _for_validation(frame: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-# (context root, suite) -> (first of the month it was built for, batch definition, suite, checkpoint)
+# (context root, suite) -> (first of the month it was built for, batch definition, suite, checkpoints)
 _PREPARED: dict[tuple[str | None, str], tuple[date, Any, Any, Any]] = {}
 
 
-def _prepared(context: Any, context_root: Path | None, name: str, today: date) -> tuple[Any, Any, Any]:
-    """Batch definition, GX suite and (file context only) checkpoint for `name` as of `today`.
+def _prepared(context: Any, context_root: Path | None, name: str,
+              today: date) -> tuple[Any, Any, tuple[Any, Any] | None]:
+    """Batch definition, GX suite and (file context only) its two checkpoints for `name` as of `today`: the
+    verdict's (VERDICT_FORMAT) and the details' (RESULT_FORMAT), both on one validation definition.
 
     Built once per month and context: storing a suite, validation definition or checkpoint compares
     every expectation with the stored ones and rewrites them (about half a second for the larger
@@ -210,19 +230,20 @@ def _prepared(context: Any, context_root: Path | None, name: str, today: date) -
         suite = gx.ExpectationSuite(name=name, expectations=expectations)
         stored = None if context_root is None else _stored(context, name, suite)
         if stored is not None:
-            gx_suite, checkpoint = stored
+            gx_suite, checkpoints = stored
         else:
             gx_suite = context.suites.add_or_update(suite)
-            checkpoint = None
+            checkpoints = None
             if context_root is not None:
                 definition = context.validation_definitions.add_or_update(
                     gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite))
                 # Data Docs are built by _run_checkpoint / build_data_docs, so that many validations can
                 # share one build
-                checkpoint = context.checkpoints.add_or_update(
-                    gx.Checkpoint(name=name, validation_definitions=[definition], result_format=RESULT_FORMAT,
-                                  actions=[]))
-        cached = (month, batch_definition, gx_suite, checkpoint)
+                checkpoints = tuple(context.checkpoints.add_or_update(
+                    gx.Checkpoint(name=checkpoint_name, validation_definitions=[definition],
+                                  result_format=result_format, actions=[]))
+                    for checkpoint_name, result_format in _checkpoint_formats(name))
+        cached = (month, batch_definition, gx_suite, checkpoints)
         _PREPARED[key] = cached
     return cached[1], cached[2], cached[3]
 
@@ -237,9 +258,8 @@ _gx_definition_is_fresh = gx.ValidationDefinition.is_fresh
 
 def _fresh_by_construction(obj: Any) -> bool:
     """`obj` is a checkpoint held in _PREPARED, or one of its validation definitions."""
-    return any(checkpoint is not None and (obj is checkpoint
-                                           or any(obj is d for d in checkpoint.validation_definitions))
-               for _, _, _, checkpoint in list(_PREPARED.values()))
+    return any(obj is checkpoint or any(obj is d for d in checkpoint.validation_definitions)
+               for _, _, _, checkpoints in list(_PREPARED.values()) for checkpoint in checkpoints or ())
 
 
 def _checkpoint_is_fresh(self) -> CheckpointFreshnessDiagnostics:
@@ -258,32 +278,42 @@ gx.Checkpoint.is_fresh = _checkpoint_is_fresh
 gx.ValidationDefinition.is_fresh = _definition_is_fresh
 
 
-def _stored(context: Any, name: str, suite: Any) -> tuple[Any, Any] | None:
-    """The stored suite and checkpoint `name`, if they are exactly what `_prepared` would store.
+def _checkpoint_formats(name: str) -> list[tuple[str, dict]]:
+    """The checkpoints of suite `name`, with their result formats: the verdict's, then the details'."""
+    return [(name, VERDICT_FORMAT), (DETAIL_CHECKPOINT.format(suite=name), RESULT_FORMAT)]
 
-    The checkpoint is read with its validation definition and suite (GX resolves both from their
+
+def _stored(context: Any, name: str, suite: Any) -> tuple[Any, tuple[Any, Any]] | None:
+    """The stored suite and the two checkpoints of `name`, if they are exactly what `_prepared` would store.
+
+    Each checkpoint is read with its validation definition and suite (GX resolves both from their
     stores), and compared with what `_prepared` builds: one validation definition named `name` on the
-    asset's whole-frame batch, our result format, no actions, and a suite with the same name, meta
-    (GX version) and expectations, in order, kwargs and severity included (everything GX stores but
+    asset's whole-frame batch, the checkpoint's result format, no actions, and a suite with the same name,
+    meta (GX version) and expectations, in order, kwargs and severity included (everything GX stores but
     the ids it assigns). No fingerprint file to go stale: a suite rewritten by another month, another
     process or a person is compared as it is now. None (store again) on any difference, or on anything
     missing or unreadable.
     """
+    wanted = _suite_definition(suite)
+    found = []
     try:
-        checkpoint = context.checkpoints.get(name)
-        definitions = list(checkpoint.validation_definitions)
-        if len(definitions) != 1:
-            return None
-        definition = definitions[0]
-        data = definition.data
-        same = (checkpoint.name == name and list(checkpoint.actions) == []
-                and checkpoint.result_format == RESULT_FORMAT and definition.name == name
-                and data.name == BATCH_DEFINITION and data.data_asset.name == name
-                and data.data_asset.datasource.name == DATASOURCE
-                and _suite_definition(definition.suite) == _suite_definition(suite))
+        for checkpoint_name, result_format in _checkpoint_formats(name):
+            checkpoint = context.checkpoints.get(checkpoint_name)
+            definitions = list(checkpoint.validation_definitions)
+            if len(definitions) != 1:
+                return None
+            definition = definitions[0]
+            data = definition.data
+            if not (checkpoint.name == checkpoint_name and list(checkpoint.actions) == []
+                    and checkpoint.result_format == result_format and definition.name == name
+                    and data.name == BATCH_DEFINITION and data.data_asset.name == name
+                    and data.data_asset.datasource.name == DATASOURCE
+                    and _suite_definition(definition.suite) == wanted):
+                return None
+            found.append(checkpoint)
     except Exception:  # noqa: BLE001 - not stored, or stored in a shape this code cannot read: store it again
         return None
-    return (definition.suite, checkpoint) if same else None
+    return definition.suite, (found[0], found[1])
 
 
 def _suite_definition(suite: Any) -> str:
@@ -301,16 +331,21 @@ def _suite_definition(suite: Any) -> str:
 _PENDING_DOCS: dict[str, list] = {}
 
 
-def _run_checkpoint(context: Any, context_root: Path, checkpoint: Any, data: pd.DataFrame,
-                    data_docs: bool) -> tuple[Any, str | None]:
+def _run_checkpoint(checkpoint: Any, data: pd.DataFrame) -> tuple[Any, Any]:
+    """Run a checkpoint on `data` (GX stores the result): the result and its identifier in the store."""
     checkpoint_result = checkpoint.run(batch_parameters={"dataframe": data})
     identifier, result = next(iter(checkpoint_result.run_results.items()))
+    return result, identifier
+
+
+def _data_docs_page(context: Any, context_root: Path, identifier: Any, data_docs: bool) -> str | None:
+    """The Data Docs page of a stored result: rendered now, or with the next build_data_docs."""
     if data_docs:
         context.build_data_docs(resource_identifiers=[identifier])
     else:
         _PENDING_DOCS.setdefault(_root(context_root), []).append(identifier)
     page = context.get_docs_sites_urls(resource_identifier=identifier, only_if_exists=False)
-    return result, _site_path(page)
+    return _site_path(page)
 
 
 def build_data_docs(context_root: Path) -> str | None:
