@@ -55,6 +55,41 @@ def test_table_fingerprint_sees_values_order_and_types():
     assert table_fingerprint(pd.DataFrame({"x": [[1], [2]]})) == ""   # unhashable: always "changed"
 
 
+def test_table_fingerprint_sees_every_change_in_each_kind_of_column():
+    """Categoricals (categories and codes), nullable numbers (values and missing), dates, text and flags:
+    a change of one value, of a missing value, of a label or of a column name gives another fingerprint."""
+    base = pd.DataFrame({
+        "cat": pd.Categorical(["01", "02", "01", None], categories=["01", "02"]),
+        "n": pd.array([1, None, 3, 0], dtype="Int64"),
+        "f": pd.array([0.5, None, 1.0, 2.0], dtype="Float64"),
+        "b": pd.array([True, None, False, True], dtype="boolean"),
+        "d": pd.to_datetime(["2025-01-01", None, "2025-03-01", "2025-04-01"]),
+        "t": ["a", None, "c", "d"],
+        "i": [1, 2, 3, 4],
+    })
+    same = base.copy()
+    assert table_fingerprint(base) == table_fingerprint(same) != ""
+    changed = {
+        "a code": base.assign(cat=pd.Categorical(["02", "02", "01", None], categories=["01", "02"])),
+        "a missing label": base.assign(cat=pd.Categorical(["01", "02", "01", "02"], categories=["01", "02"])),
+        "a label renamed": base.assign(cat=pd.Categorical(["01", "03", "01", None], categories=["01", "03"])),
+        "a missing number": base.assign(n=pd.array([1, 0, 3, 0], dtype="Int64")),
+        "a number": base.assign(n=pd.array([1, None, 4, 0], dtype="Int64")),
+        "a missing float": base.assign(f=pd.array([0.5, 0.0, 1.0, 2.0], dtype="Float64")),
+        "a missing flag": base.assign(b=pd.array([True, False, False, True], dtype="boolean")),
+        "a date": base.assign(d=pd.to_datetime(["2025-01-01", None, "2025-03-02", "2025-04-01"])),
+        "a missing date": base.assign(d=pd.to_datetime(["2025-01-01", "1970-01-01", "2025-03-01", "2025-04-01"])),
+        "a text": base.assign(t=["a", None, "C", "d"]),
+        "a missing text": base.assign(t=["a", "", "c", "d"]),
+        "an integer": base.assign(i=[1, 2, 3, 5]),
+        "a column name": base.rename(columns={"i": "j"}),
+        "a row fewer": base.iloc[:3],
+    }
+    prints = {why: table_fingerprint(frame) for why, frame in changed.items()}
+    assert all(p and p != table_fingerprint(base) for p in prints.values()), prints
+    assert len(set(prints.values())) == len(prints)
+
+
 def _sesnsp_dir(tmp_path, sample_dir):
     d = tmp_path / "sesnsp"
     shutil.copytree(sample_dir / "sesnsp", d)
