@@ -234,6 +234,43 @@ def test_a_refresh_opens_a_duckdb_file_without_sqlalchemy(tmp_path):
     assert pd.Timestamp(rows["iniciado"][1]) == T("2026-11-29 02:00")
 
 
+def test_a_session_reads_writes_and_reads_back_a_duckdb_file_on_one_connection(tmp_path, monkeypatch, request):
+    """Inside `session()` the latest load, the publish and the counts share one open of the file (each open
+    costs 20-30 ms), under the lock held throughout; a publish that fails inside it rolls back and the
+    connection goes on serving; outside it each use opens the file again."""
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    wh = Warehouse(f"duckdb:///{db}", lock_timeout_s=0.3)
+    wh.publish({"warehouse.reconciliacion": reconciliacion("coincide"),
+                "warehouse.cargas": pd.DataFrame({"run_id": ["r1"], "iniciado": [T("2026-11-28 08:00")]})},
+               run_id="r1")
+    opened = []
+    real_connect = duckdb.connect
+    monkeypatch.setattr(resource.duckdb, "connect",
+                        lambda *a, **k: opened.append(a[0] if a else k.get("database")) or real_connect(*a, **k))
+    with wh.session():
+        assert wh.latest_run_id() == "r1"
+        wh.publish({"warehouse.reconciliacion": reconciliacion("discrepa"),
+                    "warehouse.cargas": pd.DataFrame({"run_id": ["r2"], "iniciado": [T("2026-11-29 08:00")]})},
+                   run_id="r2")
+        # another refresh of the same file waits for the lock, held for the whole session
+        with pytest.raises(PublishLockTimeout):
+            Warehouse(f"duckdb:///{db}", lock_timeout_s=0.3).table_counts()
+        request.getfixturevalue("database_rejects_poblacion")
+        with pytest.raises(Exception, match="no es un año"):
+            wh.publish({"warehouse.reconciliacion": reconciliacion("coincide"),
+                        "warehouse.poblacion_estatal": POBLACION}, run_id="r3")
+        assert wh.latest_run_id() == "r2"
+        assert wh.table_counts() == {"warehouse.reconciliacion": 2, "warehouse.cargas": 2}
+    assert opened == [str(db)]
+    assert wh.table_counts() == {"warehouse.reconciliacion": 2, "warehouse.cargas": 2}
+    assert wh.latest_run_id() == "r2" and opened == [str(db)] * 3
+    monkeypatch.undo()
+    assert wh.query("SELECT DISTINCT estatus FROM warehouse.reconciliacion ORDER BY 1")["estatus"].tolist() == \
+        ["discrepa", "sin_reporte_cie"]
+
+
 def test_an_in_memory_duckdb_warehouse_is_written_and_read_in_the_engines_connection():
     """`duckdb:///:memory:` has no file to open again: publish goes through the SQLAlchemy engine's
     connection (each NullPool connection is a new empty database, so the counts read afterwards are empty)."""

@@ -134,82 +134,85 @@ def build_publish_asset(dialect: str, providers: dict[str, list[str]] | None = N
         # again: their stored check results are reported with the reason.
         wh = warehouse.get()
         cache = cies.cache()
-        clock.lap("tablas armadas")
-        huellas = {name: table_fingerprint(frame) for name, frame in frames.items()}
-        clock.lap("huellas")
-        memo_key_ = publication_key(wh.url_sin_clave(), cies)
-        last = cache.memo.get("publicacion", memo_key_)
-        if last and last["ultima_carga"] != wh.latest_run_id():
-            last = None
-        unchanged = {name for name in frames if last and huellas[name] and last["huellas"].get(name) == huellas[name]}
-        why = skip_reason(memo_key_, last["ultima_carga"]) if last else ""
-        # A table validated by the same suite where it was computed (harmonized facts and dimensions,
-        # reconciliation, staged population, coverage…), with the very content it has now, is not validated
-        # twice: that result is reported here, on the warehouse table.
-        validated = {name: found for name, frame in frames.items()
-                     if name not in unchanged and name in TABLE_SUITES
-                     and (found := validation_of(frame, TABLE_SUITES[name], huellas[name]))}
-        # Every table with a suite is validated BEFORE anything is written: a blocking failure publishes nothing.
-        clock.lap("lectura de la última publicación")
-        suite_checks, blocking_failed = validate_tables(
-            {n: f for n, f in frames.items() if n not in unchanged},
-            [t for t in TABLES if t not in unchanged and t not in validated], cies, huellas)
-        for name, frozen in validated.items():
-            origin = "/".join(frozen["asset"])
-            again = thaw_checks([{**frozen, "asset": name.split("."), "check": f"gx_{name.split('.', 1)[1]}"}],
-                                f"misma tabla (misma huella de contenido) validada con la misma suite en {origin}")
-            suite_checks += again
-            if not again[0].passed and again[0].severity == dg.AssetCheckSeverity.ERROR:
-                blocking_failed.append(name)
-        stored_checks = [c for name in sorted(unchanged) for c in last["checks"].get(name, [])] if last else []
-        suite_checks += thaw_checks(stored_checks, why) if stored_checks else []
-        if blocking_failed:
+        # one connection to a DuckDB warehouse for the reads before, the write and the read back
+        with wh.session():
+            clock.lap("tablas armadas")
+            huellas = {name: table_fingerprint(frame) for name, frame in frames.items()}
+            clock.lap("huellas")
+            memo_key_ = publication_key(wh.url_sin_clave(), cies)
+            last = cache.memo.get("publicacion", memo_key_)
+            if last and last["ultima_carga"] != wh.latest_run_id():
+                last = None
+            unchanged = {name for name in frames
+                         if last and huellas[name] and last["huellas"].get(name) == huellas[name]}
+            why = skip_reason(memo_key_, last["ultima_carga"]) if last else ""
+            # A table validated by the same suite where it was computed (harmonized facts and dimensions,
+            # reconciliation, staged population, coverage…), with the very content it has now, is not validated
+            # twice: that result is reported here, on the warehouse table.
+            validated = {name: found for name, frame in frames.items()
+                         if name not in unchanged and name in TABLE_SUITES
+                         and (found := validation_of(frame, TABLE_SUITES[name], huellas[name]))}
+            # Every table with a suite is validated BEFORE anything is written: a blocking failure publishes nothing.
+            clock.lap("lectura de la última publicación")
+            suite_checks, blocking_failed = validate_tables(
+                {n: f for n, f in frames.items() if n not in unchanged},
+                [t for t in TABLES if t not in unchanged and t not in validated], cies, huellas)
+            for name, frozen in validated.items():
+                origin = "/".join(frozen["asset"])
+                again = thaw_checks([{**frozen, "asset": name.split("."), "check": f"gx_{name.split('.', 1)[1]}"}],
+                                    f"misma tabla (misma huella de contenido) validada con la misma suite en {origin}")
+                suite_checks += again
+                if not again[0].passed and again[0].severity == dg.AssetCheckSeverity.ERROR:
+                    blocking_failed.append(name)
+            stored_checks = [c for name in sorted(unchanged) for c in last["checks"].get(name, [])] if last else []
+            suite_checks += thaw_checks(stored_checks, why) if stored_checks else []
+            if blocking_failed:
+                yield from suite_checks
+                raise dg.Failure(description="suites bloqueantes fallidas; no se publicó nada (el almacén conserva "
+                                             f"el refresco anterior): {', '.join(blocking_failed)}",
+                                 metadata={"tablas": ", ".join(blocking_failed)})
+            written = {name: len(frame) for name, frame in frames.items()}
+            frames["warehouse.cargas"] = pd.DataFrame([{
+                "run_id": context.run_id, "iniciado": started,
+                "terminado": datetime.now(timezone.utc),
+                "archivos": dumps(archivos[["archivo_origen", "archivo_sha256", "tipo"]].to_dict("records")),
+                "corte": cortes.max() if len(cortes) else None,
+                "versiones_crosswalk": dumps(crosswalk_versions()),
+                "version_codigo": cies_pipeline.__version__,
+                "filas": dumps(written),
+            }])
+            to_write = {name: frame for name, frame in frames.items() if name not in unchanged}
+            clock.lap("validación (GX)")
+            # Nothing else runs in this process meanwhile: DuckDB takes the GIL back to read each DataFrame it scans,
+            # and Python work in another thread (GX rendering Data Docs) made this write 3x slower. The Data Docs are
+            # rendered after the publish, by reports/data_docs.
+            wh.publish(to_write, run_id=context.run_id, loaded_at=started)
+            clock.lap("escritura (una transacción)")
+            context.log.info(f"published {len(to_write)} tables to {wh.dialect}: "
+                             f"{sum(len(f) for f in to_write.values()):,} rows; {len(unchanged)} unchanged tables kept")
+            frozen = {name: freeze_checks([c for c in suite_checks if c.asset_key == dg.AssetKey(name.split("."))])
+                      for name in frames}
+            if last:
+                frozen.update({name: last["checks"].get(name, []) for name in unchanged})
+            cache.memo.put("publicacion", memo_key_, {"ultima_carga": context.run_id, "huellas": huellas,
+                                                      "checks": frozen})
+            for name, frame in frames.items():
+                t = TABLES[name]
+                meta = {"dagster/row_count": len(frame), "preview": preview(frame, 5)}
+                if name in unchanged:
+                    meta["omitido"] = f"tabla sin cambio, no se reescribió: {why}"
+                yield dg.MaterializeResult(asset_key=dg.AssetKey([t.schema, t.name]), metadata=meta)
             yield from suite_checks
-            raise dg.Failure(description="suites bloqueantes fallidas; no se publicó nada (el almacén conserva "
-                                         f"el refresco anterior): {', '.join(blocking_failed)}",
-                             metadata={"tablas": ", ".join(blocking_failed)})
-        written = {name: len(frame) for name, frame in frames.items()}
-        frames["warehouse.cargas"] = pd.DataFrame([{
-            "run_id": context.run_id, "iniciado": started,
-            "terminado": datetime.now(timezone.utc),
-            "archivos": dumps(archivos[["archivo_origen", "archivo_sha256", "tipo"]].to_dict("records")),
-            "corte": cortes.max() if len(cortes) else None,
-            "versiones_crosswalk": dumps(crosswalk_versions()),
-            "version_codigo": cies_pipeline.__version__,
-            "filas": dumps(written),
-        }])
-        to_write = {name: frame for name, frame in frames.items() if name not in unchanged}
-        clock.lap("validación (GX)")
-        # Nothing else runs in this process meanwhile: DuckDB takes the GIL back to read each DataFrame it scans,
-        # and Python work in another thread (GX rendering Data Docs) made this write 3x slower. The Data Docs are
-        # rendered after the publish, by reports/data_docs.
-        wh.publish(to_write, run_id=context.run_id, loaded_at=started)
-        clock.lap("escritura (una transacción)")
-        context.log.info(f"published {len(to_write)} tables to {wh.dialect}: "
-                         f"{sum(len(f) for f in to_write.values()):,} rows; {len(unchanged)} unchanged tables kept")
-        frozen = {name: freeze_checks([c for c in suite_checks if c.asset_key == dg.AssetKey(name.split("."))])
-                  for name in frames}
-        if last:
-            frozen.update({name: last["checks"].get(name, []) for name in unchanged})
-        cache.memo.put("publicacion", memo_key_, {"ultima_carga": context.run_id, "huellas": huellas,
-                                                  "checks": frozen})
-        for name, frame in frames.items():
-            t = TABLES[name]
-            meta = {"dagster/row_count": len(frame), "preview": preview(frame, 5)}
-            if name in unchanged:
-                meta["omitido"] = f"tabla sin cambio, no se reescribió: {why}"
-            yield dg.MaterializeResult(asset_key=dg.AssetKey([t.schema, t.name]), metadata=meta)
-        yield from suite_checks
-        # The check reads back what is now in the database.
-        clock.lap("metadatos y eventos de Dagster")
-        counts = wh.table_counts()
-        clock.lap("relectura de conteos")
-        context.log.info(f"publicar_warehouse: {clock}")
-        expected = {name: len(frame) for name, frame in frames.items() if not TABLES[name].append_only}
-        wrong = {name: (n, counts.get(name)) for name, n in expected.items() if counts.get(name) != n}
-        yield dg.AssetCheckResult(
-            asset_key=cargas_key, check_name="tablas_publicadas", passed=not wrong,
-            metadata={"tablas": len(expected), "diferencias": dumps(wrong),
-                      "tiempos_s": dumps({k: round(v, 2) for k, v in clock.laps.items()})})
+            # The check reads back what is now in the database.
+            clock.lap("metadatos y eventos de Dagster")
+            counts = wh.table_counts()
+            clock.lap("relectura de conteos")
+            context.log.info(f"publicar_warehouse: {clock}")
+            expected = {name: len(frame) for name, frame in frames.items() if not TABLES[name].append_only}
+            wrong = {name: (n, counts.get(name)) for name, n in expected.items() if counts.get(name) != n}
+            yield dg.AssetCheckResult(
+                asset_key=cargas_key, check_name="tablas_publicadas", passed=not wrong,
+                metadata={"tablas": len(expected), "diferencias": dumps(wrong),
+                          "tiempos_s": dumps({k: round(v, 2) for k, v in clock.laps.items()})})
 
     return publicar_warehouse
