@@ -135,6 +135,51 @@ def test_pair_equality_of_text_is_gx():
     _same(gx_metrics.pair_equal(None, column_a, column_b), gx_metrics.gx_pair_equal(None, column_a, column_b))
 
 
+def _key_frame() -> pd.DataFrame:
+    """A SESNSP-like key: rows 0 and 3 repeat (file, month, municipality); rows 5 and 6 repeat with a missing
+    municipality and a missing month (missing equals missing, as in pandas); row 7 has an unused category."""
+    cvegeo = pd.Categorical(["01001", "01002", "01001", "01001", "02001", None, None, "02001"],
+                            categories=["01001", "01002", "02001", "99999"])
+    return pd.DataFrame({
+        "archivo_origen": pd.Categorical(["a.csv"] * 7 + ["b.csv"]),
+        "periodo": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-02-01", "2025-01-01", "2025-01-01", None,
+                                   None, "2025-01-01"]),
+        "cvegeo": cvegeo,
+        "fila": np.array([1, 2, 3, 1, 5, 6, 6, 8], dtype=np.int64),
+        "texto": ["x", "y", "x", "x", "z", None, None, "w"]},
+        index=range(20, 28))
+
+
+@pytest.mark.parametrize("columns, repeated", [
+    (["archivo_origen", "periodo", "cvegeo"], [20, 23, 25, 26]),
+    (["archivo_origen", "periodo", "cvegeo", "fila"], [20, 23, 25, 26]),
+    (["periodo", "cvegeo"], [20, 23, 24, 25, 26, 27]),
+    (["cvegeo"], [20, 22, 23, 24, 25, 26, 27]),
+    (["archivo_origen", "cvegeo", "texto"], [20, 22, 23, 25, 26]),      # a text column: GX's own
+])
+def test_compound_uniqueness_by_codes_equals_gx(columns, repeated):
+    """Codes combined into one int64 key find the rows pandas' duplicated(keep=False) finds (hand-listed)."""
+    frame = _key_frame()[columns]
+    fast = gx_metrics.compound_unique(None, frame)
+    _same(fast, gx_metrics.gx_compound_unique(None, frame))
+    assert [i for i, unique in fast.items() if not unique] == repeated
+
+
+def test_compound_uniqueness_with_too_many_combinations_is_gx(monkeypatch):
+    frame = _key_frame()[["archivo_origen", "periodo", "cvegeo"]]
+    called = []
+    monkeypatch.setattr(gx_metrics, "gx_compound_unique",
+                        lambda cls, column_list, **kw: called.append(list(column_list)) or
+                        ~column_list.duplicated(keep=False))
+    monkeypatch.setattr(gx_metrics, "_KEY_LIMIT", 3 * 3 * 5)    # 2+1 files, 2+1 months, 4+1 municipalities
+    assert [i for i, u in gx_metrics.compound_unique(None, frame).items() if not u] == [20, 23, 25, 26]
+    assert called == [["archivo_origen", "periodo", "cvegeo"]]
+    called.clear()
+    monkeypatch.setattr(gx_metrics, "_KEY_LIMIT", 3 * 3 * 5 + 1)
+    gx_metrics.compound_unique(None, frame)
+    assert called == []
+
+
 def _pair_and_compound_frame() -> pd.DataFrame:
     # rows 11 and 13 miss one side of the pair, row 14 both; (x, x) repeats on rows 10 and 15
     return pd.DataFrame({

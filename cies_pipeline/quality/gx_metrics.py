@@ -62,8 +62,11 @@ from great_expectations.expectations import expectation as gx_expectation
 from great_expectations.expectations import registry as gx_registry
 from great_expectations.expectations.metrics.column_pair_map_metrics.column_pair_values_equal import (
     ColumnPairValuesEqual)
+from great_expectations.expectations.metrics.multicolumn_map_metrics.compound_columns_unique import (
+    CompoundColumnsUnique)
 from great_expectations.expectations.metrics.map_metric_provider import (column_condition_partial,
-                                                                         column_pair_condition_partial)
+                                                                         column_pair_condition_partial,
+                                                                         multicolumn_condition_partial)
 from great_expectations.expectations.metrics.map_metric_provider import (
     column_map_condition_auxilliary_methods as gx_column_map)
 
@@ -71,6 +74,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
 gx_match_regex = inspect.unwrap(ColumnValuesMatchRegex._pandas)
 gx_between = inspect.unwrap(ColumnValuesBetween._pandas)
 gx_pair_equal = inspect.unwrap(ColumnPairValuesEqual._pandas)
+gx_compound_unique = inspect.unwrap(CompoundColumnsUnique._pandas)
 
 
 def match_regex(cls, column: pd.Series, regex: str, **kwargs) -> pd.Series:
@@ -114,6 +118,34 @@ def pair_equal(cls, column_A: pd.Series, column_B: pd.Series, **kwargs) -> pd.Se
     return pd.Series((a == b) & (a >= 0), index=column_A.index)
 
 
+_KEY_LIMIT = 2**62   # the product of the columns' code counts that still fits one int64 key per row
+
+
+def compound_unique(cls, column_list: pd.DataFrame, **kwargs) -> pd.Series:
+    """GX's `~column_list.duplicated(keep=False)`. When every column is categorical, integer or datetime, each
+    column's codes (its categories', or pandas.factorize's; missing as 0, equal to missing as in pandas) are
+    combined into one int64 key per row, and duplicates are found in that one column: pandas would factorize
+    each column again (about 25 ms for the SESNSP municipal key on 332,000 rows; 5 ms this way). Any other
+    column, or too many distinct combinations for one int64, goes to GX's own."""
+    key = np.zeros(len(column_list), dtype=np.int64)
+    combinations = 1
+    for i in range(column_list.shape[1]):
+        column = column_list.iloc[:, i]
+        dtype = column.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            codes, count = column.cat.codes.to_numpy(), len(dtype.categories)
+        elif isinstance(dtype, np.dtype) and dtype.kind in "iuMm":
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
+            count = len(uniques)
+        else:
+            return gx_compound_unique(cls, column_list, **kwargs)
+        combinations *= count + 1
+        if combinations >= _KEY_LIMIT:
+            return gx_compound_unique(cls, column_list, **kwargs)
+        key = key * (count + 1) + (codes.astype(np.int64) + 1)
+    return pd.Series(~pd.Series(key).duplicated(keep=False).to_numpy(), index=column_list.index)
+
+
 # GX logs a warning when a metric is registered again; here that is the point
 _registry_log = logging.getLogger("great_expectations.expectations.registry")
 _level = _registry_log.level
@@ -127,6 +159,9 @@ try:
 
     class FastColumnPairValuesEqual(ColumnPairValuesEqual):
         _pandas = column_pair_condition_partial(engine=PandasExecutionEngine)(pair_equal)
+
+    class FastCompoundColumnsUnique(CompoundColumnsUnique):
+        _pandas = multicolumn_condition_partial(engine=PandasExecutionEngine)(compound_unique)
 finally:
     _registry_log.setLevel(_level)
 
