@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
+from typing import Callable
 
 import pandas as pd
 from rapidfuzz import fuzz, process
@@ -57,17 +58,28 @@ def _abbreviations(_version: str) -> dict[str, str]:
 
 def normalize_municipio(value: object) -> str:
     """normalize_label, without a leading 'municipio de' / 'mpio.', abbreviations expanded word by word."""
-    text = _LEADING.sub("", normalize_label(value) + " ").strip()
+    return municipio_normalizer()(value)
+
+
+def municipio_normalizer() -> Callable[[object], str]:
+    """normalize_municipio with the abbreviations crosswalk as it is now (normalize_municipio looks the file up
+    on each call, to see an edit: for the thousands of names of one resolution, once is enough)."""
     expand = _abbreviations(crosswalk_version("abreviaturas"))
-    return " ".join(expand.get(word, word) for word in text.split())
+
+    def normalize(value: object) -> str:
+        text = _LEADING.sub("", normalize_label(value) + " ").strip()
+        return " ".join(expand.get(word, word) for word in text.split())
+
+    return normalize
 
 
 class _State:
-    """One state's municipalities, indexed for the resolver."""
+    """One state's municipalities, indexed for the resolver (`names`: (cvegeo, nombre, normalised nombre))."""
 
-    def __init__(self, rows: pd.DataFrame):
-        self.codes = set(rows["cvegeo"])
-        self.names = list(zip(rows["cvegeo"], rows["nombre"], rows["nombre"].map(normalize_municipio)))
+    def __init__(self, names: list[tuple[str, str, str]], normalize: Callable[[object], str]):
+        self.normalize = normalize
+        self.codes = {cvegeo for cvegeo, _, _ in names}
+        self.names = names
         self.exact: dict[str, set[str]] = {}
         self.normalized: dict[str, set[str]] = {}
         for cvegeo, nombre, norm in self.names:
@@ -92,15 +104,14 @@ def _one(cve_ent: str, written: object, states: dict[str, _State], umbral: float
         cvegeo = cve_ent + digits.zfill(3) if len(digits) <= 3 else digits.zfill(5)
         return (cvegeo, "codigo", math.nan) if cvegeo in state.codes else unknown
 
-    for rule, index, key in (("exacta", state.exact, text),
-                             ("normalizada", state.normalized, normalize_municipio(text))):
+    norm = state.normalize(text)
+    for rule, index, key in (("exacta", state.exact, text), ("normalizada", state.normalized, norm)):
         found = index.get(key, set())
         if len(found) == 1:
             return next(iter(found)), rule, math.nan
         if len(found) > 1:
             return f"{cve_ent}998", "ambigua", math.nan
 
-    norm = normalize_municipio(text)
     if not norm:
         return unknown
     words = norm.split()
@@ -120,6 +131,15 @@ def _one(cve_ent: str, written: object, states: dict[str, _State], umbral: float
     return unknown
 
 
+def _states(dim: pd.DataFrame) -> dict[str, _State]:
+    """The catalogue by state, every official name normalised once."""
+    normalize = municipio_normalizer()
+    by_state: dict[str, list[tuple[str, str, str]]] = {}
+    for cve, cvegeo, nombre in zip(dim["cve_ent"].tolist(), dim["cvegeo"].tolist(), dim["nombre"].tolist()):
+        by_state.setdefault(cve, []).append((cvegeo, nombre, normalize(nombre)))
+    return {cve: _State(names, normalize) for cve, names in by_state.items()}
+
+
 def resolve_municipios(cve_ent: pd.Series, municipio: pd.Series, dim: pd.DataFrame,
                        umbral: float = 90.0) -> pd.DataFrame:
     """cvegeo, regla, score per row (index of `municipio`); names resolve within the row's state only.
@@ -135,12 +155,13 @@ def resolve_municipios(cve_ent: pd.Series, municipio: pd.Series, dim: pd.DataFra
     if not len(pairs):
         return pd.DataFrame({"cvegeo": pd.Series(dtype=object), "regla": pd.Series(dtype=object),
                              "score": pd.Series(dtype=float)}, index=pairs.index)
-    states = {cve: _State(rows) for cve, rows in dim.groupby("cve_ent", sort=False)}
+    states = _states(dim)
     # Resolve each distinct (state, text) once: inputs have many rows but few distinct pairs.
     keys = pairs.astype(str).where(pairs.notna(), "\0")
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
     firsts = pd.Series(range(len(pairs))).groupby(codes).first()
-    resolved = [_one(pairs["cve_ent"].iat[i], pairs["municipio"].iat[i], states, umbral) for i in firsts]
+    cve_ent, written = pairs["cve_ent"].to_numpy(), pairs["municipio"].to_numpy()
+    resolved = [_one(cve_ent[i], written[i], states, umbral) for i in firsts]
     table = pd.DataFrame.from_records(resolved, columns=RESOLVE_COLUMNS)
     out = table.iloc[codes].set_axis(pairs.index)
     out["score"] = out["score"].astype(float)
