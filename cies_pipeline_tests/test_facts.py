@@ -236,3 +236,24 @@ def test_concatenated_facts_keep_only_the_categories_in_use_sorted():
     assert out["cve_ent"].astype(object).where(out["cve_ent"].notna(), None).tolist() == ["09", None, "01", "15", "09"]
     assert list(out["fuente"].cat.categories) == ["cie", "sesnsp"]
     assert out["fuente"].astype(str).tolist() == ["sesnsp", "sesnsp", "sesnsp", "cie", "cie"]
+
+
+def test_fact_metadata_counts_rows_per_source_and_totals_the_level_each_reports():
+    """The UI's figures of a fact: rows per source; CIE carpetas summed over municipal rows, SESNSP over state
+    rows (a blank CIE count is not reported, so it adds nothing)."""
+    from cies_pipeline.assets.harmonized import _fact_metadata
+    from cies_pipeline.harmonize.facts import Harmonized
+
+    frame = pd.DataFrame({
+        "fuente": pd.Categorical(["CIE", "CIE", "CIE", "CIE", "SESNSP", "SESNSP", "SESNSP"]),
+        "nivel": pd.Categorical(["municipal", "municipal", "municipal", "estatal", "estatal", "estatal",
+                                 "municipal"]),
+        "carpetas": pd.array([3, None, 4, 100, 5, 6, 7], dtype="Int64")})
+    meta = _fact_metadata(Harmonized(frame=frame, sin_mapeo=pd.DataFrame()), "carpetas")
+    assert {k: v for k, v in meta.items() if k != "preview"} == {
+        "dagster/row_count": 7, "etiquetas_sin_mapeo": 0, "filas_cie": 4, "carpetas_cie_nivel_municipal": 7,
+        "filas_sesnsp": 3, "carpetas_sesnsp_nivel_estatal": 11}
+    only_sesnsp = _fact_metadata(Harmonized(frame=frame.iloc[4:], sin_mapeo=pd.DataFrame()), "carpetas")
+    assert only_sesnsp["filas_cie"] == 0 and "carpetas_cie_nivel_municipal" not in only_sesnsp
+    empty = _fact_metadata(Harmonized(frame=frame.iloc[0:0], sin_mapeo=pd.DataFrame()), "carpetas")
+    assert (empty["filas_cie"], empty["filas_sesnsp"], empty["dagster/row_count"]) == (0, 0, 0)
