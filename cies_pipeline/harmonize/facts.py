@@ -123,7 +123,8 @@ def _lineage(staged: pd.DataFrame, out: pd.DataFrame) -> None:
     out["archivo_origen"] = _object(staged["archivo_origen"])
     out["archivo_sha256"] = _object(staged["archivo_sha256"])
     hoja = staged["hoja"]
-    # a csv has no sheets: its frames carry None in every row (a categorical without categories, like _missing)
+    # a csv has no sheets: its frames carry None in every row (as _missing, a categorical without categories,
+    # which the SESNSP frames already are)
     out["hoja"] = _missing(out.index) if len(hoja) and hoja.dtype == object and hoja.isna().all() \
         else _object(hoja)
     out["fila_origen"] = staged["fila_origen"].astype("int64")

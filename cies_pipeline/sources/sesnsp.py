@@ -970,7 +970,9 @@ def _frame(kind: str, archivo: str, sha256: str, corte: date | None, per_line: d
     n = len(cell_line)
     lines = len(per_line["fila_origen"])
     columns: dict[str, object] = {
-        "hoja": np.full(n, None, dtype=object),
+        # a csv has no sheets: missing in every row, as a categorical without categories (no Python None per
+        # row to pickle, hash and copy at each step)
+        "hoja": pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object)),
         "fila_origen": np.asarray(per_line["fila_origen"], dtype=np.int64)[cell_line],
         "corte": np.full(n, np.datetime64(corte, "ns") if corte else np.datetime64("NaT", "ns")),
         "periodo": cell_month.astype("datetime64[M]").astype("datetime64[ns]"),
@@ -981,9 +983,7 @@ def _frame(kind: str, archivo: str, sha256: str, corte: date | None, per_line: d
     for c, values in text.items():
         by_line = pd.Categorical(np.asarray(values, dtype=object))
         columns[c] = pd.Categorical.from_codes(by_line.codes[cell_line], dtype=by_line.dtype)
-    frame = pd.DataFrame({c: columns[c] for c in FRAME_COLUMNS[kind]})
-    frame["hoja"] = frame["hoja"].astype(object)
-    return frame
+    return pd.DataFrame({c: columns[c] for c in FRAME_COLUMNS[kind]})
 
 
 def _empty_frame(kind: str) -> pd.DataFrame:
