@@ -516,6 +516,34 @@ def _new_process(root: Path, monkeypatch) -> list[str]:
     return stored
 
 
+def test_the_details_checkpoint_is_read_or_stored_only_when_a_suite_fails(tmp_path, monkeypatch):
+    """A suite that passes needs only its verdict's checkpoint; the details' is stored at the suite's first
+    failure, and a later process reads it back (stores nothing) only when the suite fails again."""
+    root = tmp_path / "gx"
+
+    def checkpoints() -> list[str]:
+        return sorted(p.name for p in (root / "checkpoints").glob("*.json"))
+
+    assert validate_frame(cie_carpetas(), "cie_carpetas", TODAY, context_root=root).success
+    assert checkpoints() == ["cie_carpetas.json"]
+    bad = cie_carpetas()
+    bad["carpetas"] = ints(3, None, -4)
+    assert failures(validate_frame(bad, "cie_carpetas", TODAY, context_root=root)) == {
+        ("expect_column_values_to_be_between", "carpetas", ("-4",))}
+    assert checkpoints() == ["cie_carpetas.json", "cie_carpetas__detalle.json"]
+
+    stored = _new_process(root, monkeypatch)
+    context = runner.get_context(root)
+    read: list[str] = []
+    get = context.checkpoints.get
+    monkeypatch.setattr(context.checkpoints, "get", lambda name: read.append(name) or get(name))
+    assert validate_frame(cie_carpetas(), "cie_carpetas", TODAY, context_root=root).success
+    assert read == ["cie_carpetas"] and stored == []
+    assert failures(validate_frame(bad, "cie_carpetas", TODAY, context_root=root)) == {
+        ("expect_column_values_to_be_between", "carpetas", ("-4",))}
+    assert read == ["cie_carpetas", "cie_carpetas__detalle"] and stored == []
+
+
 def _stored_definitions(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): p.read_text(encoding="utf-8")
             for folder in ("expectations", "validation_definitions", "checkpoints")
@@ -643,9 +671,9 @@ def test_prepared_checkpoint_is_not_read_back_before_each_run_and_others_still_a
     monkeypatch.setattr(runner, "_gx_definition_is_fresh",
                         lambda self: checked.append(("definition", self.name)) or GX_DEFINITION_IS_FRESH(self))
     first = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
-    # storing each of the two checkpoints (verdict, details) asks once whether its validation definition is
-    # stored; the runs (a failed verdict, then the details) ask nothing
-    assert checked == [("definition", "cie_carpetas")] * 2
+    # storing the verdict's checkpoint asks once whether its validation definition is stored; the details'
+    # checkpoint, stored at this first failure, has that same definition; the runs ask nothing
+    assert checked == [("definition", "cie_carpetas")]
     checked.clear()
     second = validate_frame(frame, "cie_carpetas", TODAY, context_root=root)
     assert checked == []

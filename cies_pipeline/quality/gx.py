@@ -49,7 +49,7 @@ VERDICT_FORMAT = {"result_format": "BOOLEAN_ONLY"}
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
 DETAIL_CHECKPOINT = "{suite}__detalle"   # the checkpoint of the second run, with RESULT_FORMAT
 # what gx_metrics.validation_scope() relies on: no result asks for other columns of the unexpected rows
-assert not {"include_unexpected_rows", "unexpected_index_column_names"} & (set(RESULT_FORMAT) | set(VERDICT_FORMAT))
+assert not {"include_unexpected_rows", "unexpected_index_column_names"} & {*RESULT_FORMAT, *VERDICT_FORMAT}
 # kwargs that say where an expectation looks, not what it expects: shown as the column, not repeated
 _WHERE_KWARGS = {"column", "column_list", "column_A", "column_B", "batch_id", "result_format",
                  "catch_exceptions", "include_config", "meta", "notes", "row_condition",
@@ -171,12 +171,12 @@ def validate_frame(frame: pd.DataFrame, suite: str, today: date, context_root: P
                 if result.success:
                     break
         else:
-            verdict, detail = checkpoints
             with gx_metrics.validation_scope():
-                result, identifier = _run_checkpoint(verdict, data)
+                result, identifier = _run_checkpoint(checkpoints[0], data)
             if not result.success:
                 # the verdict's stored result would only repeat, without its details, the one stored next
                 context.validation_results_store.remove_key(identifier)
+                detail = _detail_checkpoint(context, context_root, suite)
                 with gx_metrics.validation_scope():
                     result, identifier = _run_checkpoint(detail, data)
             docs = _data_docs_page(context, context_root, identifier, data_docs)
@@ -207,10 +207,10 @@ def _for_validation(frame: pd.DataFrame) -> pd.DataFrame:
 _PREPARED: dict[tuple[str | None, str], tuple[date, Any, Any, Any]] = {}
 
 
-def _prepared(context: Any, context_root: Path | None, name: str,
-              today: date) -> tuple[Any, Any, tuple[Any, Any] | None]:
-    """Batch definition, GX suite and (file context only) its two checkpoints for `name` as of `today`: the
-    verdict's (VERDICT_FORMAT) and the details' (RESULT_FORMAT), both on one validation definition.
+def _prepared(context: Any, context_root: Path | None, name: str, today: date) -> tuple[Any, Any, list | None]:
+    """Batch definition, GX suite and (file context only) its checkpoints for `name` as of `today`: the
+    verdict's (VERDICT_FORMAT), and a place for the details' (RESULT_FORMAT, on the same validation
+    definition), which `_detail_checkpoint` fills on the suite's first failure.
 
     Built once per month and context: storing a suite, validation definition or checkpoint compares
     every expectation with the stored ones and rewrites them (about half a second for the larger
@@ -229,20 +229,20 @@ def _prepared(context: Any, context_root: Path | None, name: str,
             expectation.severity = FailureSeverity.CRITICAL if spec.blocking else FailureSeverity.WARNING
         suite = gx.ExpectationSuite(name=name, expectations=expectations)
         stored = None if context_root is None else _stored(context, name, suite)
+        checkpoints = None
         if stored is not None:
-            gx_suite, checkpoints = stored
+            gx_suite, verdict = stored
+            checkpoints = [verdict, None]
         else:
             gx_suite = context.suites.add_or_update(suite)
-            checkpoints = None
             if context_root is not None:
                 definition = context.validation_definitions.add_or_update(
                     gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite))
-                # Data Docs are built by _run_checkpoint / build_data_docs, so that many validations can
+                # Data Docs are built by _data_docs_page / build_data_docs, so that many validations can
                 # share one build
-                checkpoints = tuple(context.checkpoints.add_or_update(
-                    gx.Checkpoint(name=checkpoint_name, validation_definitions=[definition],
-                                  result_format=result_format, actions=[]))
-                    for checkpoint_name, result_format in _checkpoint_formats(name))
+                checkpoints = [context.checkpoints.add_or_update(
+                    gx.Checkpoint(name=name, validation_definitions=[definition], result_format=VERDICT_FORMAT,
+                                  actions=[])), None]
         cached = (month, batch_definition, gx_suite, checkpoints)
         _PREPARED[key] = cached
     return cached[1], cached[2], cached[3]
@@ -259,7 +259,8 @@ _gx_definition_is_fresh = gx.ValidationDefinition.is_fresh
 def _fresh_by_construction(obj: Any) -> bool:
     """`obj` is a checkpoint held in _PREPARED, or one of its validation definitions."""
     return any(obj is checkpoint or any(obj is d for d in checkpoint.validation_definitions)
-               for _, _, _, checkpoints in list(_PREPARED.values()) for checkpoint in checkpoints or ())
+               for _, _, _, checkpoints in list(_PREPARED.values()) for checkpoint in checkpoints or ()
+               if checkpoint is not None)
 
 
 def _checkpoint_is_fresh(self) -> CheckpointFreshnessDiagnostics:
@@ -278,42 +279,55 @@ gx.Checkpoint.is_fresh = _checkpoint_is_fresh
 gx.ValidationDefinition.is_fresh = _definition_is_fresh
 
 
-def _checkpoint_formats(name: str) -> list[tuple[str, dict]]:
-    """The checkpoints of suite `name`, with their result formats: the verdict's, then the details'."""
-    return [(name, VERDICT_FORMAT), (DETAIL_CHECKPOINT.format(suite=name), RESULT_FORMAT)]
+def _stored(context: Any, name: str, suite: Any) -> tuple[Any, Any] | None:
+    """The stored suite and verdict checkpoint `name`, if they are exactly what `_prepared` would store."""
+    checkpoint = _stored_checkpoint(context, name, name, VERDICT_FORMAT, _suite_definition(suite))
+    return None if checkpoint is None else (list(checkpoint.validation_definitions)[0].suite, checkpoint)
 
 
-def _stored(context: Any, name: str, suite: Any) -> tuple[Any, tuple[Any, Any]] | None:
-    """The stored suite and the two checkpoints of `name`, if they are exactly what `_prepared` would store.
+def _stored_checkpoint(context: Any, checkpoint_name: str, name: str, result_format: dict,
+                       suite_definition: str) -> Any | None:
+    """The stored checkpoint `checkpoint_name` of suite `name`, if it is exactly what this module would store.
 
-    Each checkpoint is read with its validation definition and suite (GX resolves both from their
-    stores), and compared with what `_prepared` builds: one validation definition named `name` on the
-    asset's whole-frame batch, the checkpoint's result format, no actions, and a suite with the same name,
-    meta (GX version) and expectations, in order, kwargs and severity included (everything GX stores but
-    the ids it assigns). No fingerprint file to go stale: a suite rewritten by another month, another
-    process or a person is compared as it is now. None (store again) on any difference, or on anything
-    missing or unreadable.
+    The checkpoint is read with its validation definition and suite (GX resolves both from their stores), and
+    compared with what `_prepared` builds: one validation definition named `name` on the asset's whole-frame
+    batch, the given result format, no actions, and a suite whose definition (`_suite_definition`: name, meta
+    (GX version) and expectations, in order, kwargs and severity included: everything GX stores but the ids it
+    assigns) is `suite_definition`. No fingerprint file to go stale: a suite rewritten by another month, another
+    process or a person is compared as it is now. None (store again) on any difference, or on anything missing
+    or unreadable.
     """
-    wanted = _suite_definition(suite)
-    found = []
     try:
-        for checkpoint_name, result_format in _checkpoint_formats(name):
-            checkpoint = context.checkpoints.get(checkpoint_name)
-            definitions = list(checkpoint.validation_definitions)
-            if len(definitions) != 1:
-                return None
-            definition = definitions[0]
-            data = definition.data
-            if not (checkpoint.name == checkpoint_name and list(checkpoint.actions) == []
-                    and checkpoint.result_format == result_format and definition.name == name
-                    and data.name == BATCH_DEFINITION and data.data_asset.name == name
-                    and data.data_asset.datasource.name == DATASOURCE
-                    and _suite_definition(definition.suite) == wanted):
-                return None
-            found.append(checkpoint)
+        checkpoint = context.checkpoints.get(checkpoint_name)
+        definitions = list(checkpoint.validation_definitions)
+        if len(definitions) != 1:
+            return None
+        definition = definitions[0]
+        data = definition.data
+        same = (checkpoint.name == checkpoint_name and list(checkpoint.actions) == []
+                and checkpoint.result_format == result_format and definition.name == name
+                and data.name == BATCH_DEFINITION and data.data_asset.name == name
+                and data.data_asset.datasource.name == DATASOURCE
+                and _suite_definition(definition.suite) == suite_definition)
     except Exception:  # noqa: BLE001 - not stored, or stored in a shape this code cannot read: store it again
         return None
-    return definition.suite, (found[0], found[1])
+    return checkpoint if same else None
+
+
+def _detail_checkpoint(context: Any, context_root: Path, name: str) -> Any:
+    """The details' checkpoint (RESULT_FORMAT) of suite `name`, prepared: read back, or stored, on the suite's
+    first failure in this process and month (a suite that passes never needs it)."""
+    prepared = _PREPARED[(_root(context_root), name)][3]
+    if prepared[1] is None:
+        verdict = prepared[0]
+        definition = list(verdict.validation_definitions)[0]
+        checkpoint_name = DETAIL_CHECKPOINT.format(suite=name)
+        prepared[1] = _stored_checkpoint(context, checkpoint_name, name, RESULT_FORMAT,
+                                         _suite_definition(definition.suite)) \
+            or context.checkpoints.add_or_update(gx.Checkpoint(
+                name=checkpoint_name, validation_definitions=[definition], result_format=RESULT_FORMAT,
+                actions=[]))
+    return prepared[1]
 
 
 def _suite_definition(suite: Any) -> str:
