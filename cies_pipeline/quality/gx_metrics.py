@@ -1,6 +1,7 @@
-"""Vectorised pandas implementations of three GX metrics, registered in place of GX's own (same answers).
+"""Vectorised pandas implementations of four GX metrics, registered in place of GX's own (same answers).
 
-GX's pandas engine evaluates three of the metrics our suites use value by value in Python:
+GX's pandas engine evaluates three of the metrics our suites use value by value in Python, and a fourth
+column by column:
 - `column_values.match_regex` turns every value into text and searches it. Our big tables keep their
   repeated labels (CVEGEO, file names, sha256) as categoricals: the regex is evaluated once per category and
   spread over the rows by the category codes.
@@ -10,6 +11,8 @@ GX's pandas engine evaluates three of the metrics our suites use value by value 
 - `column_pair_values.equal` compares two text columns value by value; two categoricals (our derived `chk_*`
   columns, and the labels they are compared with) are compared by their codes over the union of their
   categories (GX's own `==` raises for categoricals whose categories differ).
+- `compound_columns.unique` factorizes each column of the key again (`DataFrame.duplicated`); when every
+  column is categorical, integer or datetime, their codes make one int64 key per row, searched once.
 Anything else goes to GX's own function, unchanged. Subclassing a metric provider re-registers its metric
 (GX's documented way to provide a metric); importing this module is what installs them.
 `test_gx_metrics.py` checks them against GX's functions on the edge cases.
@@ -124,9 +127,10 @@ _KEY_LIMIT = 2**62   # the product of the columns' code counts that still fits o
 def compound_unique(cls, column_list: pd.DataFrame, **kwargs) -> pd.Series:
     """GX's `~column_list.duplicated(keep=False)`. When every column is categorical, integer or datetime, each
     column's codes (its categories', or pandas.factorize's; missing as 0, equal to missing as in pandas) are
-    combined into one int64 key per row, and duplicates are found in that one column: pandas would factorize
-    each column again (about 25 ms for the SESNSP municipal key on 332,000 rows; 5 ms this way). Any other
-    column, or too many distinct combinations for one int64, goes to GX's own."""
+    combined into one int64 key per row, and duplicates are found in that one column, where pandas would
+    factorize each column again (the SESNSP municipal key on 332,000 rows: 29-40 ms against 41-52 ms, measured
+    with the test suite running beside it). Any other column, or too many distinct combinations for one int64,
+    goes to GX's own."""
     key = np.zeros(len(column_list), dtype=np.int64)
     combinations = 1
     for i in range(column_list.shape[1]):
