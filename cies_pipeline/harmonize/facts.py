@@ -22,7 +22,7 @@ from cies_pipeline.harmonize.categories import (NACIONALIDAD_NE, NO_ESPECIFICADA
                                                 classify_nacionalidad, classify_sexo,
                                                 crosswalk_versions_used)
 from cies_pipeline.harmonize.crosswalks import versions_text
-from cies_pipeline.sources.common import concat_keeping_categories, normalize_label
+from cies_pipeline.sources.common import all_missing, concat_keeping_categories, normalize_label
 from cies_pipeline.harmonize.municipalities import resolve_municipios
 
 __all__ = ["FACT_CARPETAS_COLUMNS", "FACT_VICTIMAS_COLUMNS", "SIN_MAPEO_COLUMNS", "Harmonized",
@@ -90,9 +90,8 @@ def _object(series: pd.Series) -> pd.Series:
 
 
 def _missing(index: pd.Index) -> pd.Series:
-    """Missing in every row, as a categorical without categories (no Python None per row to factorize)."""
-    return pd.Series(pd.Categorical.from_codes(np.full(len(index), -1, dtype=np.int8),
-                                               categories=pd.Index([], dtype=object)), index=index)
+    """Missing in every row, as a categorical without categories (sources.common.all_missing)."""
+    return pd.Series(all_missing(len(index)), index=index)
 
 
 def _constant(value: str, index: pd.Index) -> pd.Series:

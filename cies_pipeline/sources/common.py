@@ -48,6 +48,12 @@ def _used_categories(values: pd.Series) -> pd.Index:
     return values.cat.categories[np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0]
 
 
+def all_missing(n: int) -> pd.Categorical:
+    """n missing labels, as a categorical without categories: no Python None per row to pickle, hash or
+    factorize (a csv's `hoja`, a fact's columns that do not apply to a source)."""
+    return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object))
+
+
 def concat_keeping_categories(frames: list[pd.DataFrame], columns: tuple[str, ...] | None = None,
                               sort: bool = False) -> pd.DataFrame:
     """pd.concat, except that categorical columns stay categorical: each is first given the same categories in

@@ -40,7 +40,7 @@ import pandas as pd
 
 from cies_pipeline.memo import file_stamp, memo_key
 from cies_pipeline.sources.common import (
-    LINEAGE_COLUMNS, SourceFileError, SourceResult, normalize_label, read_cached, strip_accents,
+    LINEAGE_COLUMNS, SourceFileError, SourceResult, all_missing, normalize_label, read_cached, strip_accents,
 )
 
 SESNSP_KINDS = ("sesnsp_carpetas_estatal", "sesnsp_victimas_estatal", "sesnsp_carpetas_municipal",
@@ -970,9 +970,7 @@ def _frame(kind: str, archivo: str, sha256: str, corte: date | None, per_line: d
     n = len(cell_line)
     lines = len(per_line["fila_origen"])
     columns: dict[str, object] = {
-        # a csv has no sheets: missing in every row, as a categorical without categories (no Python None per
-        # row to pickle, hash and copy at each step)
-        "hoja": pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object)),
+        "hoja": all_missing(n),                      # a csv has no sheets
         "fila_origen": np.asarray(per_line["fila_origen"], dtype=np.int64)[cell_line],
         "corte": np.full(n, np.datetime64(corte, "ns") if corte else np.datetime64("NaT", "ns")),
         "periodo": cell_month.astype("datetime64[M]").astype("datetime64[ns]"),
