@@ -44,6 +44,15 @@ ESTATAL_LINES = [
 ]
 
 
+@pytest.fixture(autouse=True, params=["entero", "en_dos_mitades"])
+def scan_mode(request, monkeypatch):
+    """Every test of this module runs twice: files scanned in one piece, and (as a file of _SPLIT_BYTES or more
+    is) in two halves on two threads, cut after the first newline past the middle."""
+    if request.param == "en_dos_mitades":
+        monkeypatch.setattr(sesnsp, "_SPLIT_BYTES", 0)
+    return request.param
+
+
 def write(path: Path, lines: list[str], encoding: str = "cp1252", newline: str = "\r\n",
           final_newline: bool = False) -> Path:
     text = newline.join(lines) + (newline if final_newline else "")
@@ -395,3 +404,4 @@ def test_a_quoted_line_out_of_scope_is_decided_as_the_parser_would(tmp_path, mon
     assert records(fast, "excluidas_resumen") == records(parsed, "excluidas_resumen")
     assert accounting(fast) == accounting(parsed)
     assert fast.warnings == parsed.warnings
+

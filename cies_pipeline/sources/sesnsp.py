@@ -14,7 +14,8 @@ Every file's release month, where it came from and the months taken as published
 both cover (a double count the checks must stop).
 
 Speed: the municipal file has 2.7 million lines (404 MB) of which a few tens of thousands are in scope. It is
-scanned in binary, in chunks, with numpy (its sha256 computed meanwhile in a thread): only lines that contain a
+scanned in binary, in chunks, with numpy (a file of 32 MB or more as two halves on two threads; its sha256
+computed meanwhile in another): only lines that contain a
 wanted crime, do not look like a data line or have the wrong number of commas (plus the file's last line) are
 decoded and parsed; the others are counted as out of scope and only inspected for the release month (their
 count of trailing empty cells). Of the parsed lines, those of the usual shape (plain counts, simple quoting)
@@ -82,6 +83,7 @@ _VICTIM_KINDS = ("sesnsp_victimas_estatal", "sesnsp_victimas_municipal")
 _HEAD_BYTES = 1 << 16
 _CHUNK_BYTES = 1 << 21           # 2 MB: numpy's temporaries stay in reused heap memory and in cache
 _MAX_RECORD_BYTES = 1 << 20
+_SPLIT_BYTES = 1 << 25            # 32 MB: a file this large is scanned in two halves at once (_scan)
 _COUNT = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)")
 _YEAR = re.compile(r"\d{4}")
 _MONTH_NUMBERS = range(1, 13)
@@ -277,8 +279,75 @@ def _one_quoted_cell(arr: np.ndarray, comma: np.ndarray, quotes: np.ndarray, lin
     return out
 
 
-def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, hashed: bool = True) -> _Scan:
+def _sha256(path: Path) -> str:
+    """The file's sha256, read on its own (hashlib releases the GIL on large buffers: run in a thread, it
+    overlaps the scan, which reads the same bytes from the page cache)."""
     hasher = hashlib.sha256()
+    buf = bytearray(_CHUNK_BYTES)
+    view = memoryview(buf)
+    with open(path, "rb") as f:
+        while got := f.readinto(buf):
+            hasher.update(view[:got])
+    return hasher.hexdigest()
+
+
+def _split_point(path: Path, start: int, size: int) -> int | None:
+    """Where a file's second half starts: just after the first newline past its middle (None when there is no
+    newline within a record's length of it). Whether that newline ends a record (it might be inside quotes) is
+    known only once the first half has been scanned: see _scan."""
+    middle = start + (size - start) // 2
+    with open(path, "rb") as f:
+        f.seek(middle)
+        window = f.read(_MAX_RECORD_BYTES)
+    found = window.find(b"\n")
+    if found < 0 or middle + found + 1 >= size:
+        return None
+    return middle + found + 1
+
+
+def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, hashed: bool = True) -> _Scan:
+    """The whole file: its sha256 (unless not `hashed`: the caller has it) and its records, sorted as
+    _scan_range does. A file of _SPLIT_BYTES or more is scanned as two halves on two threads (numpy releases
+    the GIL in its passes over the bytes), the sha256 on a third. The halves' results are those of one scan
+    when the first half's last byte ends a record; if it does not (a quoted newline at the cut), the file is
+    scanned again in one piece."""
+    size = path.stat().st_size
+    cut = _split_point(path, layout.bom, size) if size >= _SPLIT_BYTES else None
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        hashing = pool.submit(_sha256, path) if hashed else None
+        if cut is None:
+            parts = [_scan_range(path, layout, needles, infer_corte, layout.bom, size, True, True)]
+        else:
+            first = pool.submit(_scan_range, path, layout, needles, infer_corte, layout.bom, cut, True, False)
+            second = _scan_range(path, layout, needles, infer_corte, cut, size, False, True)
+            parts = [first.result(), second]
+            if not parts[0].ends_record:
+                parts = [_scan_range(path, layout, needles, infer_corte, layout.bom, size, True, True)]
+        sha256 = hashing.result() if hashing is not None else ""
+    offset, slow, plain = 0, [], []
+    for part in parts:       # a half's record numbers follow the records before it
+        slow += [(fila + offset, raw) for fila, raw in part.slow] if offset else part.slow
+        plain.append(_Lines(part.plain.data, part.plain.fila + offset, part.plain.end))
+        offset += part.records
+    return _Scan(sha256, sum(p.nonempty for p in parts), slow, _Lines.concat(plain),
+                 max(p.ultimo for p in parts))
+
+
+@dataclass
+class _Part:
+    """What _scan_range found in its bytes (record numbers from 1 at its first record)."""
+    nonempty: int
+    slow: list[tuple[int, bytes]]
+    plain: _Lines
+    ultimo: int
+    records: int             # records in the range, the header and empty ones included
+    ends_record: bool        # the range's last byte is a newline that ends a record
+
+
+def _scan_range(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, start: int, stop: int,
+                header: bool, last: bool) -> _Part:
+    """Bytes start..stop of the file, which start a record (`header`: the file's header, not counted).
+    `last`: they end the file, whose last line may be broken."""
     expected_commas = layout.n - 1
     # the needles' case variants are searched for once, in a case-folded copy of the buffer; a line found
     # there is wanted only if it holds one of the needles exactly
@@ -289,37 +358,27 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
     slow: list[tuple[int, bytes]] = []
     plain: list[_Lines] = []
     ultimo = 0
-    rows_before = 0          # records of the file before the current buffer
+    rows_before = 0          # records of the range before the current buffer
     carry = b""
-    first = True
-    # sha256 in a thread: hashlib releases the GIL on large buffers, so hashing overlaps the scan
-    hashing = None           # the hash of the previous block, running in `pool`
-    # Blocks are read into two buffers in turn, behind the record the previous block cut (copied to the
-    # front): no new bytes object and no concatenation per block. The hash of a block is waited for before
-    # the next block is handed to the thread, so the buffer read into is never the one being hashed.
-    buffers = [bytearray(), bytearray()]
-    turn = 0
-    with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as pool:
-        if layout.bom:
-            head = f.read(layout.bom)
-            if hashed:
-                hasher.update(head)
+    first = header
+    ends_record = False
+    # Blocks are read into one buffer, behind the record the previous block cut (copied to the front): no new
+    # bytes object and no concatenation per block.
+    buf = bytearray()
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = stop - start
         while True:
             kept = len(carry)
-            if len(buffers[turn]) < kept + _CHUNK_BYTES:
-                buffers[turn] = bytearray(kept + _CHUNK_BYTES)
-            buf = buffers[turn]
-            turn ^= 1
+            if len(buf) < kept + _CHUNK_BYTES:
+                buf = bytearray(kept + _CHUNK_BYTES)
             buf[:kept] = carry
-            got = f.readinto(memoryview(buf)[kept:kept + _CHUNK_BYTES])
-            if hashed:
-                if hashing is not None:
-                    hashing.result()         # one block at most waits: memory stays bounded
-                if got:
-                    hashing = pool.submit(hasher.update, memoryview(buf)[kept:kept + got])
+            got = f.readinto(memoryview(buf)[kept:kept + min(_CHUNK_BYTES, left)]) if left else 0
+            left -= got
             final = not got
             filled = kept + got          # buf[:filled] is this buffer's data
             if final and not filled:
+                ends_record = True       # the previous block ended with a record
                 break
             arr = np.frombuffer(buf, dtype=np.uint8, count=filled)
             # newlines and quotes in one pass (finding the positions costs more than comparing the bytes)
@@ -338,7 +397,8 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
                     # this long, so quoting restarts at the next newline
                     ends = newlines
             if final:
-                if not len(ends) or ends[-1] != filled - 1:
+                ends_record = bool(len(ends)) and ends[-1] == filled - 1
+                if not ends_record:
                     ends = np.append(ends, filled)
                 carry = b""
             else:
@@ -400,7 +460,7 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
             # of these, data lines without a quote (each comma ends a cell) or with one (the comma count
             # is then that of csv) are parsed in bulk: _parse_plain sets apart the unusual ones
             plain_mask = slow_mask & looks_data & (quoted | ~odd_commas)
-            if final:
+            if final and last:
                 idx = np.flatnonzero(keep)
                 if len(idx):
                     slow_mask[idx[-1]] = True      # the last line may be broken
@@ -434,7 +494,9 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
             rows_before += len(ends)
             if final:
                 break
-    return _Scan(hasher.hexdigest(), nonempty, slow, _Lines.concat(plain), ultimo)
+    return _Part(nonempty, slow, _Lines.concat(plain), ultimo, rows_before, ends_record)
+
+
 
 
 # -- values ----------------------------------------------------------------------------------------------
