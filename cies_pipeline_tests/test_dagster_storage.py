@@ -22,7 +22,9 @@ def origen():
 
 @dg.multi_asset(specs=[dg.AssetSpec(f"tabla_{i}", deps=[origen]) for i in range(N)],
                 check_specs=[dg.AssetCheckSpec("revision", asset=f"tabla_{i}") for i in range(N)])
-def tablas():
+def tablas(context):
+    context.log.debug("detalle que no se guarda")
+    context.log.info("resumen que se guarda")
     for i in range(N):
         yield dg.MaterializeResult(asset_key=f"tabla_{i}", metadata={"filas": i})
     for i in range(N):
@@ -59,6 +61,12 @@ def test_the_instance_reuses_one_engine_per_database_and_stores_what_dagster_wou
     materialized = {e.dagster_event.asset_key.to_user_string() for e in events
                     if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
     assert materialized == {"origen", *(f"tabla_{i}" for i in range(N))}
+    # messages at DEBUG (Dagster's own for each output written, ours) are not stored; INFO ones and every
+    # event are
+    messages = [e.user_message for e in events if not e.dagster_event]
+    assert "resumen que se guarda" in messages and "detalle que no se guarda" not in messages
+    assert not any(m.startswith("Writing file at") for m in messages)
+    assert sum(1 for e in events if e.dagster_event and e.dagster_event.event_type_value == "HANDLED_OUTPUT") == 1
 
     # the same files, read by Dagster's own SQLite storage (a webserver of another version of this file)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
