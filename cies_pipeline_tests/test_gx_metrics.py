@@ -478,3 +478,30 @@ def test_every_metric_id_of_a_validation_is_gx_own(monkeypatch, tmp_path):
     assert seen["different"] == []
     assert seen["ids"] > 1000 and 0 < seen["by_gx"] < 50
     assert seen["converted"] == {"datetime"}     # only the bounds of `periodo` need GX's conversion
+
+
+def test_config_variables_are_parsed_once_per_version_of_the_file_and_environment(tmp_path, monkeypatch):
+    """A file context reads its config_variables.yml each time it reads a variable: kept per file version and
+    environment, an edit of the file or a changed environment variable is still seen at once."""
+    import os
+
+    from great_expectations.core.config_provider import _ConfigurationVariablesConfigurationProvider
+    (tmp_path / "uncommitted").mkdir()
+    variables = tmp_path / "uncommitted" / "config_variables.yml"
+    variables.write_text("clave: uno\nruta: ${CIES_PRUEBA_RUTA}\n")
+    monkeypatch.setenv("CIES_PRUEBA_RUTA", "/a")
+    provider = _ConfigurationVariablesConfigurationProvider("uncommitted/config_variables.yml", str(tmp_path))
+    parsed = []
+    real = gx_metrics.gx_config_variables
+    monkeypatch.setattr(gx_metrics, "gx_config_variables", lambda self: parsed.append(1) or real(self))
+    assert [provider.get_values() for _ in range(5)] == [{"clave": "uno", "ruta": "/a"}] * 5
+    assert len(parsed) == 1
+    provider.get_values()["clave"] = "cambiada"           # the caller's copy, not the one kept
+    assert provider.get_values()["clave"] == "uno" and len(parsed) == 1
+    variables.write_text("clave: dos\nruta: ${CIES_PRUEBA_RUTA}\n")
+    os.utime(variables, ns=(1, 1))                        # another version, whatever the clock's resolution
+    assert provider.get_values() == {"clave": "dos", "ruta": "/a"} and len(parsed) == 2
+    monkeypatch.setenv("CIES_PRUEBA_RUTA", "/b")
+    assert provider.get_values() == {"clave": "dos", "ruta": "/b"} and len(parsed) == 3
+    variables.unlink()                                    # no file: GX's own answer
+    assert provider.get_values() == {} and len(parsed) == 4
