@@ -1,5 +1,6 @@
 """The SESNSP scan of a large file in two halves on two threads (sources/sesnsp.py, _scan): the same records,
-record numbers, release month and sha256 as one scan, wherever the cut falls."""
+record numbers, release month and sha256 as one scan, wherever the cut falls; and the distinct row numbers
+the row accounting counts."""
 from __future__ import annotations
 
 import hashlib
@@ -91,3 +92,17 @@ def test_the_cut_follows_the_first_newline_past_the_middle(tmp_path, monkeypatch
     monkeypatch.setattr(sesnsp, "_MAX_RECORD_BYTES", 4)          # no newline within a record's length of it
     path.write_bytes(b"h\n" + b"a" * 20 + b"\nb\n")
     assert sesnsp._split_point(path, 0, path.stat().st_size) is None
+
+
+def test_distinct_row_numbers_for_the_row_accounting():
+    """SourceResult.contabilidad counts each loaded row once (a SESNSP frame repeats a row per month)."""
+    import numpy as np
+
+    from cies_pipeline.sources.common import _distinct_rows
+    assert _distinct_rows(np.array([5, 3, 5, 3, 9, 3])).tolist() == [3, 5, 9]
+    assert _distinct_rows(np.array([], dtype=np.int64)).tolist() == []
+    assert _distinct_rows(np.array([2, -1, 2])).tolist() == [-1, 2]              # not a row number: np.unique
+    assert _distinct_rows(np.array([10**12, 7, 10**12])).tolist() == [7, 10**12]  # too far apart: np.unique
+    assert _distinct_rows(np.array([2.0, 1.0, 2.0])).tolist() == [1.0, 2.0]
+    rows = np.repeat(np.arange(2, 30_000, 3), 12)
+    assert np.array_equal(_distinct_rows(rows), np.arange(2, 30_000, 3))

@@ -117,6 +117,20 @@ def label_key(value: object) -> str:
     return " ".join(w for w in normalize_label(value).split() if w not in CONNECTING_WORDS)
 
 
+def _distinct_rows(filas: np.ndarray) -> np.ndarray:
+    """The distinct row numbers among `filas`, ascending. Row numbers are line numbers, at most a few million:
+    marked in a table of flags (a SESNSP frame repeats each of its rows once per month: 336,000 rows in 2 ms,
+    against 20 ms for np.unique); np.unique for anything else."""
+    if not len(filas) or filas.dtype.kind not in "iu":
+        return np.unique(filas)
+    lowest, highest = int(filas.min()), int(filas.max())
+    if lowest < 0 or highest > 8 * len(filas) + (1 << 22):
+        return np.unique(filas)
+    seen = np.zeros(highest + 1, dtype=bool)
+    seen[filas] = True
+    return np.flatnonzero(seen).astype(filas.dtype, copy=False)
+
+
 @dataclass
 class SourceResult:
     """What a reader hands on. Frames are keyed by kind (e.g. 'carpetas', 'victimas')."""
@@ -257,7 +271,7 @@ class SourceResult:
                 a, h = divmod(g, len(hojas) + 1)
                 key = (archivos[a] if a >= 0 else float("nan"), hojas[h - 1] if h > 0 else None)
                 rows_of = filas if len(groups) == 1 else filas[group == g]
-                loaded.setdefault(key, set()).update(np.unique(rows_of).tolist())
+                loaded.setdefault(key, set()).update(_distinct_rows(rows_of).tolist())
         rows = []
         for key in sorted(set(self.leidas) | set(loaded) | set(quarantined) | set(excluded)
                           | set(summarised), key=lambda k: (k[0], k[1] or "")):
