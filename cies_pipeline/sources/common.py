@@ -119,8 +119,8 @@ def label_key(value: object) -> str:
 
 def _distinct_rows(filas: np.ndarray) -> np.ndarray:
     """The distinct row numbers among `filas`, ascending. Row numbers are line numbers, at most a few million:
-    marked in a table of flags (a SESNSP frame repeats each of its rows once per month: 336,000 rows in 2 ms,
-    against 20 ms for np.unique); np.unique for anything else."""
+    marked in a table of flags (a SESNSP frame repeats each of its rows once per month: 330,000 rows in 1.5 ms,
+    against 11 ms for np.unique); np.unique for anything else."""
     if not len(filas) or filas.dtype.kind not in "iu":
         return np.unique(filas)
     lowest, highest = int(filas.min()), int(filas.max())
