@@ -307,10 +307,10 @@ def _split_point(path: Path, start: int, size: int) -> int | None:
 
 def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, hashed: bool = True) -> _Scan:
     """The whole file: its sha256 (unless not `hashed`: the caller has it; then "") and its records, sorted
-    (parsed one by one, in bulk, or out of scope) as _scan_range does. A file of _SPLIT_BYTES or more is scanned as two halves on two threads (numpy releases
-    the GIL in its passes over the bytes), the sha256 on a third. The halves' results are those of one scan
-    when the first half's last byte ends a record; if it does not (a quoted newline at the cut), the file is
-    scanned again in one piece."""
+    (parsed one by one, in bulk, or out of scope) as _scan_range does. A file of _SPLIT_BYTES or more is
+    scanned as two halves on two threads (numpy releases the GIL in its passes over the bytes), the sha256 on
+    a third. The halves' results are those of one scan when the first half's last byte ends a record; if it
+    does not (a quoted newline at the cut), the file is scanned again in one piece."""
     size = path.stat().st_size
     cut = _split_point(path, layout.bom, size) if size >= _SPLIT_BYTES else None
     with ThreadPoolExecutor(max_workers=2) as pool:
