@@ -24,6 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from cies_pipeline.sources.common import sha256_of
+
 T = TypeVar("T")
 
 PACKAGE = Path(__file__).resolve().parent
@@ -164,12 +166,9 @@ class FileHashes:
         known = self.known(path, stamp)
         if known:
             return known
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while block := f.read(1 << 22):
-                h.update(block)
-        self.remember(path, stamp, h.hexdigest())
-        return h.hexdigest()
+        digest = sha256_of(path)
+        self.remember(path, stamp, digest)
+        return digest
 
     def save(self) -> None:
         if self._dirty:

@@ -86,6 +86,7 @@ def concat_keeping_categories(frames: list[pd.DataFrame], columns: tuple[str, ..
 
 
 def sha256_of(path: Path) -> str:
+    """A file's sha256 (hashlib releases the GIL on each block: in a thread it runs beside other work)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +40,8 @@ import pandas as pd
 
 from cies_pipeline.memo import file_stamp, memo_key
 from cies_pipeline.sources.common import (
-    LINEAGE_COLUMNS, SourceFileError, SourceResult, all_missing, normalize_label, read_cached, strip_accents,
+    LINEAGE_COLUMNS, SourceFileError, SourceResult, all_missing, normalize_label, read_cached, sha256_of,
+    strip_accents,
 )
 
 SESNSP_KINDS = ("sesnsp_carpetas_estatal", "sesnsp_victimas_estatal", "sesnsp_carpetas_municipal",
@@ -279,18 +279,6 @@ def _one_quoted_cell(arr: np.ndarray, comma: np.ndarray, quotes: np.ndarray, lin
     return out
 
 
-def _sha256(path: Path) -> str:
-    """The file's sha256, read on its own (hashlib releases the GIL on large buffers: run in a thread, it
-    overlaps the scan, which reads the same bytes from the page cache)."""
-    hasher = hashlib.sha256()
-    buf = bytearray(_CHUNK_BYTES)
-    view = memoryview(buf)
-    with open(path, "rb") as f:
-        while got := f.readinto(buf):
-            hasher.update(view[:got])
-    return hasher.hexdigest()
-
-
 def _split_point(path: Path, start: int, size: int) -> int | None:
     """Where a file's second half starts: just after the first newline past its middle (None when there is no
     newline within a record's length of it). Whether that newline ends a record (it might be inside quotes) is
@@ -314,7 +302,7 @@ def _scan(path: Path, layout: _Layout, needles: list[bytes], infer_corte: bool, 
     size = path.stat().st_size
     cut = _split_point(path, layout.bom, size) if size >= _SPLIT_BYTES else None
     with ThreadPoolExecutor(max_workers=2) as pool:
-        hashing = pool.submit(_sha256, path) if hashed else None
+        hashing = pool.submit(sha256_of, path) if hashed else None
         if cut is None:
             parts = [_scan_range(path, layout, needles, infer_corte, layout.bom, size, True, True)]
         else:
