@@ -202,11 +202,34 @@ def prepare(data: Path, municipal: Path, env: dict) -> float:
     return first
 
 
+# The folders the pipeline only reads (CiesResource: sesnsp_dir, reference_dir, inbox_dir).
+INPUT_DIRS = ("sesnsp", "reference", "inbox")
+
+
+def copy_deployed(source: Path, target: Path) -> None:
+    """A copy of a deployed folder as the next night finds it: the files the pipeline writes (warehouse, caches,
+    Dagster instance, GX store) copied, the input files hard-linked, so that each keeps its size, mtime and
+    inode (memo.file_stamp). A plain copy would give every input a new inode: the refresh would then take every
+    sample file for a new one (hashed by ingest/cambios, parsed again by its reader), which a deployment whose
+    files did not change never does."""
+    def link_inputs(src: str, dst: str) -> str:
+        relative = Path(src).relative_to(source)
+        if relative.parts[0] in INPUT_DIRS:
+            try:
+                os.link(src, dst)
+                return dst
+            except OSError:
+                pass
+        return shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, symlinks=True, copy_function=link_inputs)
+
+
 def put_in_place(pristine: Path, data: Path, municipal: Path) -> None:
-    """The deployed folder as `prepare` left it, with the benchmark file as its new municipal file (a hard link
-    where possible: the file is as new to the pipeline either way)."""
+    """The deployed folder as `prepare` left it (copy_deployed), with the benchmark file as its new municipal
+    file (a hard link where possible: the file is as new to the pipeline either way)."""
     shutil.rmtree(data, ignore_errors=True)
-    shutil.copytree(pristine, data, symlinks=True)
+    copy_deployed(pristine, data)
     target = data / "sesnsp" / municipal.name
     try:
         os.link(municipal, target)
@@ -236,7 +259,7 @@ def run_size(years: int, given: Path | None, work: Path, repeat: int, load_rates
     env.pop("CIES_WAREHOUSE_URL", None)
     first_s = prepare(data, municipal, env)
     shutil.rmtree(pristine, ignore_errors=True)
-    shutil.copytree(data, pristine, symlinks=True)
+    copy_deployed(data, pristine)
     cli = [PYTHON, "-m", "cies_pipeline.cli", "refresh", "--summary", str(data / "summary.json")]
     # best of `repeat` for the reference and for the path (the machine's noise only ever adds time), each
     # reference run right before a path run: the pairs' ratios show how far the machine drifted meanwhile
