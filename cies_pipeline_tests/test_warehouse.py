@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import os
 import uuid
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -307,6 +308,30 @@ def test_the_duckdb_write_runs_on_one_thread_and_gives_the_connection_back_as_it
     assert seen == [1, 1]
     assert con.execute("SELECT current_setting('threads')").fetchone() == (3,)
     con.close()
+
+
+def test_the_duckdb_publish_commits_into_the_file_not_the_write_ahead_log(tmp_path):
+    """A publish of tables under a row group each (the sizes of warehouse.indicadores at national scale) is
+    checkpointed by its commit: nothing is left in the write-ahead log for the close (or the next opener) to
+    copy into the file again. The connection's threshold is given back as it was."""
+    import duckdb
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("SET checkpoint_threshold = '64MiB'")
+    n = 40_000    # about 2 MB of rows: under the default threshold (16 MB) they would stay in the log
+    frame = pd.DataFrame({"periodo": pd.date_range("1900-01-01", periods=n, freq="D"),
+                          "cve_ent": [f"{1 + i % 32:02d}" for i in range(n)], "medida": ["carpetas"] * n,
+                          "valor_cie": pd.array(range(n), dtype="Int64"), "valor_sesnsp": list(range(n)),
+                          "diferencia": pd.array([0] * n, dtype="Int64"), "estatus": ["coincide"] * n})
+    conformed = resource.conform(frame, resource.TABLES["warehouse.reconciliacion"], "r1",
+                                 datetime(2026, 11, 29, tzinfo=timezone.utc))
+    Warehouse(f"duckdb:///{path}")._write_duckdb(con, {"warehouse.reconciliacion": conformed})
+    wal = Path(f"{path}.wal")
+    assert not wal.exists() or wal.stat().st_size < 100_000
+    assert con.execute("SELECT current_setting('checkpoint_threshold'), count(*), sum(valor_sesnsp) "
+                       "FROM warehouse.reconciliacion").fetchone() == ("64.0 MiB", n, n * (n - 1) // 2)
+    con.close()
+    assert duckdb.connect(str(path)).execute("SELECT count(*) FROM warehouse.reconciliacion").fetchone() == (n,)
 
 
 def test_a_warehouse_in_a_folder_not_made_yet_gets_it_on_first_use(tmp_path):

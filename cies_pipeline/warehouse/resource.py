@@ -432,12 +432,16 @@ class Warehouse:
         # (rows in any order) the insert of the 336,000-row fact took 0.15 s instead of 0.27 s, but left the
         # compression to the checkpoint when the file is closed (0.15-0.2 s): the whole publish, close
         # included, took 0.46-0.58 s, and 0.38-0.41 s on one thread (benchmarks/municipal.py data, 11 years).
-        threads = con.execute("SELECT current_setting('threads')")[0][0]
-        con.execute("SET enable_progress_bar = false; SET threads = 1")
+        # A checkpoint threshold of 1 MB: the commit writes the tables into the database file (a checkpoint)
+        # instead of logging the smaller ones (under a row group each) to the write-ahead log, which the close
+        # then copied into the file again. The 11-year publish: no 11 MB log left, 0.29 s instead of 0.31 s.
+        threads, threshold = (con.execute(f"SELECT current_setting('{name}')")[0][0]
+                              for name in ("threads", "checkpoint_threshold"))
+        con.execute("SET enable_progress_bar = false; SET threads = 1; SET checkpoint_threshold = '1MB'")
         try:
             self._insert_duckdb(con, frames)
-        finally:
-            con.execute(f"SET threads = {int(threads)}")     # the caller's connection keeps its own setting
+        finally:   # the caller's connection (and database) keep their own settings
+            con.execute(f"SET threads = {int(threads)}; SET checkpoint_threshold = '{threshold}'")
 
     def _insert_duckdb(self, con, frames: dict[str, pd.DataFrame]) -> None:
         types = _TYPES["duckdb"]
