@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import shutil
 
 import pandas as pd
@@ -38,6 +39,20 @@ def test_memo_keeps_the_latest_key_per_name_and_survives_a_broken_file(tmp_path)
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["k2.pkl"]
     (tmp_path / "x" / "k2.pkl").write_bytes(b"no es pickle")
     assert m.get("x", "k2", "recalcular") == "recalcular"
+
+
+def test_a_stored_result_is_replaced_whole_or_not_at_all(tmp_path):
+    """A result is pickled straight into a temporary file renamed over the stored one: a value that fails to
+    pickle half way (a lambda after a large frame) leaves the stored result as it was, and no temporary file."""
+    m = Memo(tmp_path)
+    frame = pd.DataFrame({"cvegeo": pd.Categorical(["09002", "14039"] * 50_000), "carpetas": range(100_000)})
+    m.put("x", "k1", {"frame": frame})
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+        m.put("x", "k2", {"frame": frame, "no_se_guarda": lambda: 1})
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["k1.pkl"]
+    stored = m.get("x", "k1")["frame"]
+    assert stored["carpetas"].sum() == 100_000 * 99_999 // 2
+    assert stored["cvegeo"].value_counts().to_dict() == {"09002": 50_000, "14039": 50_000}
 
 
 def test_memo_key_depends_on_every_part():

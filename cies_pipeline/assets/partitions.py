@@ -21,9 +21,7 @@ that covers several partitions (a single-run backfill).
 """
 
 import datetime as dt
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -31,6 +29,7 @@ import pandas as pd
 from pydantic import PrivateAttr
 
 from cies_pipeline.assets.common import CiesResource, preview
+from cies_pipeline.memo import atomic_pickle
 from cies_pipeline.sources.common import SourceResult
 from cies_pipeline.sources.sesnsp import METODOLOGIA, METODOLOGIA_RNID, RNID_DESDE_ANIO, read_sesnsp_dir
 from cies_pipeline.sources.state_reports import KINDS, read_state_report, read_state_reports
@@ -75,16 +74,7 @@ class ParticionesIOManager(dg.ConfigurableIOManager):
             raise dg.DagsterInvariantViolationError(
                 f"{context.asset_key.to_user_string()}: falta el valor de las particiones {missing}")
         for key in keys:
-            path = self._path(context.asset_key, key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    pickle.dump(obj[key], f, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_pickle(self._path(context.asset_key, key), obj[key])
         context.add_output_metadata({"carpeta": dg.MetadataValue.path(
             str(self._path(context.asset_key, keys[0]).parent))})
 
