@@ -113,3 +113,26 @@ def test_override_folder_may_hold_only_the_edited_files(tmp_path, monkeypatch):
     assert crosswalks.crosswalk_version("sexo") != version("sexo")
     assert crosswalks.crosswalk_version("grupos_edad") == version("grupos_edad")   # from the package
     assert crosswalks.resolve_entidad("Jal.") == "14"
+
+
+def test_versions_come_from_the_files_bytes_without_reading_their_tables(tmp_path, monkeypatch):
+    """ingest/cambios asks for every crosswalk's version on each refresh: they come from the files' bytes
+    (sha256, 12 hex digits), without parsing a table; an edit gives the new version at once."""
+    copy = tmp_path / "crosswalks"
+    shutil.copytree(crosswalks.CROSSWALK_DIR, copy)
+    monkeypatch.setenv("CIES_CROSSWALK_DIR", str(copy))
+    crosswalks.clear_cache()
+
+    def no_table(*args, **kwargs):
+        raise AssertionError("a version was asked for and a table was parsed")
+    monkeypatch.setattr(crosswalks.pd, "read_csv", no_table)
+    versions = crosswalks.crosswalk_versions()
+    files = sorted(copy.glob("*.csv"))
+    assert len(files) == 11 and sorted(versions) == [f.stem for f in files]
+    assert all(versions[f.stem] == hashlib.sha256(f.read_bytes()).hexdigest()[:12] for f in files)
+    with open(copy / "sexo.csv", "a", encoding="utf-8") as f:
+        f.write("Varón,Hombre,prueba\n")
+    assert crosswalks.crosswalk_version("sexo") == \
+        hashlib.sha256((copy / "sexo.csv").read_bytes()).hexdigest()[:12] != versions["sexo"]
+    monkeypatch.undo()
+    crosswalks.clear_cache()
