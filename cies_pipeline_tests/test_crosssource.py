@@ -181,3 +181,24 @@ def test_what_freshness_reads_is_remembered_and_gives_the_same_verdicts():
     nada = cs.entradas_frescura(pd.DataFrame(columns=["cve_ent", "periodo"]), pd.Series(dtype="datetime64[ns]"))
     assert nada == {"cie": {}, "corte": None}
     assert cs.vencidas(nada, date(2026, 1, 9), 100, 75) == {"cie": [], "sesnsp": True}
+
+
+def test_the_remembered_verdicts_agree_with_the_checks_on_every_day():
+    """ingest/cambios compares `vencidas` of two days; the checks list `cie_vencidos` and `sesnsp_vencido`.
+    Both use the same day rules: for every day of half a year (month ends, a leap day, the day a state crosses
+    its limit) they name the same states and the same SESNSP verdict."""
+    periodos = pd.DataFrame({"cve_ent": ["01", "09", "14", "32"],
+                             "periodo": pd.to_datetime(["2023-12-01", "2024-01-01", "2024-02-01", "2023-10-01"])})
+    cortes = pd.Series(pd.to_datetime(["2023-11-01"]))
+    entradas = cs.entradas_frescura(periodos, cortes)
+    crossed = {}
+    for hoy in pd.date_range("2024-01-15", "2024-07-15", freq="D").date:
+        verdict = cs.vencidas(entradas, hoy, 100, 75)
+        assert verdict == {"cie": list(cs.cie_vencidos(periodos, hoy, 100)["cve_ent"]),
+                           "sesnsp": bool(len(cs.sesnsp_vencido(cortes, hoy, 75)))}
+        for cve in verdict["cie"]:
+            crossed.setdefault(cve, hoy)
+    # 32's October ended 2023-11-01: 101 days later is 2024-02-10; 01's December ended 2024-01-01 (+101: April
+    # 11th, 2024 being a leap year); 09's January ended February 1st (+101: May 12th); 14's February, March 1st
+    assert crossed == {"32": date(2024, 2, 10), "01": date(2024, 4, 11), "09": date(2024, 5, 12),
+                       "14": date(2024, 6, 10)}
