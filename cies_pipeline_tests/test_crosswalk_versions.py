@@ -41,8 +41,9 @@ def municipal() -> pd.DataFrame:
     return frame
 
 
-def version(name: str) -> str:
-    return hashlib.sha256((crosswalks.CROSSWALK_DIR / f"{name}.csv").read_bytes()).hexdigest()[:12]
+def version(name: str, folder=crosswalks.CROSSWALK_DIR) -> str:
+    """A crosswalk file's expected version: the first 12 hex digits of its bytes' sha256."""
+    return hashlib.sha256((folder / f"{name}.csv").read_bytes()).hexdigest()[:12]
 
 
 def test_parent_child_subtypes_give_their_child_to_the_crosswalk():
@@ -94,7 +95,7 @@ def test_override_folder_is_read_again_after_an_edit(tmp_path, monkeypatch):
     assert after.frame["forma_explotacion"].tolist() == ["EXPLOTACION_LABORAL", "SERVIDUMBRE",
                                                          "EXPLOTACION_LABORAL"]
     assert after.sin_mapeo.empty
-    new_version = hashlib.sha256((copy / "formas_explotacion_alias.csv").read_bytes()).hexdigest()[:12]
+    new_version = version("formas_explotacion_alias", copy)
     assert new_version != alias_version
     assert f"formas_explotacion_alias@{new_version}" in after.frame["versiones_crosswalk"][0]
     assert crosswalks.crosswalk_versions()["formas_explotacion_alias"] == new_version
@@ -129,10 +130,9 @@ def test_versions_come_from_the_files_bytes_without_reading_their_tables(tmp_pat
     versions = crosswalks.crosswalk_versions()
     files = sorted(copy.glob("*.csv"))
     assert len(files) == 11 and sorted(versions) == [f.stem for f in files]
-    assert all(versions[f.stem] == hashlib.sha256(f.read_bytes()).hexdigest()[:12] for f in files)
+    assert all(versions[f.stem] == version(f.stem, copy) for f in files)
     with open(copy / "sexo.csv", "a", encoding="utf-8") as f:
         f.write("Varón,Hombre,prueba\n")
-    assert crosswalks.crosswalk_version("sexo") == \
-        hashlib.sha256((copy / "sexo.csv").read_bytes()).hexdigest()[:12] != versions["sexo"]
+    assert crosswalks.crosswalk_version("sexo") == version("sexo", copy) != versions["sexo"]
     monkeypatch.undo()
     crosswalks.clear_cache()
