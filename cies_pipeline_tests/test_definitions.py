@@ -111,12 +111,14 @@ def test_data_dictionary_in_docs_is_generated_from_the_schema():
 
 
 def test_importing_the_package_makes_full_collections_rarer():
-    """Python's default thresholds are (700, 10, 10); once cies_pipeline is imported (before Dagster and GX
-    are), a full collection waits for 100 collections of the middle generation, and the young generations are
-    collected as before. A fresh interpreter, so that what this test session imported does not count."""
+    """Once cies_pipeline is imported (before Dagster and GX are), a full collection waits for 100 collections
+    of the middle generation instead of Python's 10, and the young generations are collected as before. A fresh
+    interpreter, so that what this test session imported does not count."""
     import subprocess
     import sys
-    code = ("import gc; before = gc.get_threshold(); import cies_pipeline; "
-            "print(before, gc.get_threshold(), cies_pipeline.FULL_COLLECTION_AFTER)")
+    code = ("import gc, json; before = gc.get_threshold(); import cies_pipeline; "
+            "print(json.dumps([before, gc.get_threshold(), cies_pipeline.FULL_COLLECTION_AFTER]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["(700,", "10,", "10)", "(700,", "10,", "100)", "100"]
+    before, after, full_after = json.loads(out)
+    assert before[2] == 10 and full_after == 100
+    assert after == [before[0], before[1], 100]
