@@ -4,6 +4,7 @@ the row accounting counts."""
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,31 @@ def test_distinct_row_numbers_for_the_row_accounting():
     assert _distinct_rows(np.array([2.0, 1.0, 2.0])).tolist() == [1.0, 2.0]
     rows = np.repeat(np.arange(2, 30_000, 3), 12)
     assert np.array_equal(_distinct_rows(rows), np.arange(2, 30_000, 3))
+
+
+@pytest.mark.parametrize("memmem", [None, False], ids=["memmem", "bytes.find"])
+def test_the_finder_finds_what_bytes_find_finds(memmem):
+    """The scan searches its folded buffer with the C library's memmem (the GIL released meanwhile), or with
+    bytes.find where there is none: both give bytearray.find's answer for every start and stop."""
+    buffer = bytearray(b"trata de personas,xtrata de personas\naaa,trata de personastrata")
+    finder = sesnsp._Finder(buffer, memmem)
+    assert finder.find(b"trata de personas", 0, len(buffer)) == 0
+    assert finder.find(b"trata de personas", 1, len(buffer)) == 19
+    assert finder.find(b"trata de personas", 20, len(buffer)) == 41
+    assert finder.find(b"trata de personas", 42, len(buffer)) == -1       # "trata" at the end is not the needle
+    assert finder.find(b"trata de personas", 19, 35) == -1                # the needle would end past `stop`
+    assert finder.find(b"trata de personas", 19, 36) == 19
+    assert finder.find(b"trata", 42, 10**9) == 58                         # a `stop` past the end: the end
+    for needle in (b"trata de personas", b"trata", b"a", b"aa", b"\n", b"zz", b"tratatrata"):
+        for start in range(0, len(buffer) + 2):
+            for stop in (start, start + 1, start + 5, start + 17, len(buffer) - 1, len(buffer), len(buffer) + 9):
+                assert finder.find(needle, start, stop) == buffer.find(needle, start, stop), (needle, start, stop)
+    assert sesnsp._Finder(bytearray(), memmem).find(b"a", 0, 0) == -1
+
+
+def test_the_c_library_search_is_there_on_linux():
+    """On Linux (glibc or musl) the scan's search runs without the GIL: memmem is found."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("memmem through ctypes is looked for on every platform; only Linux is sure to have it")
+    assert sesnsp._MEMMEM is not None
+    assert sesnsp._Finder(bytearray(b"xx")).address != 0                 # the finder calls it

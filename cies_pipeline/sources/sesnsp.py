@@ -15,7 +15,8 @@ both cover (a double count the checks must stop).
 
 Speed: the municipal file has 2.7 million lines (404 MB) of which a few tens of thousands are in scope. It is
 scanned in binary, in chunks, with numpy (a file of 32 MB or more as two halves on two threads; its sha256
-computed meanwhile on another): only lines that contain a wanted crime, do not look like a data line or have
+computed meanwhile on another; the wanted crimes searched for with the C library's memmem, which, unlike
+bytes.find, lets the other threads run meanwhile): only lines that contain a wanted crime, do not look like a data line or have
 the wrong number of commas (plus the file's last line) are decoded and parsed; the others are counted as out
 of scope and only inspected for the release month (their count of trailing empty cells). Of the parsed lines,
 those of the usual shape (plain counts, simple quoting) are parsed together with numpy (_parse_plain); the rest
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import ctypes
+import ctypes.util
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -254,6 +257,43 @@ def _fold(raw: bytes) -> bytes:
     return bytes(b | 0x20 for b in raw)
 
 
+def _libc_memmem():
+    """The C library's memmem, called through ctypes, or None where there is none (Windows)."""
+    try:
+        name = ctypes.util.find_library("c")
+        memmem = ctypes.CDLL(name).memmem if name else None
+    except (OSError, AttributeError):
+        return None
+    if memmem is not None:
+        memmem.restype = ctypes.c_void_p
+        memmem.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
+    return memmem
+
+
+_MEMMEM = _libc_memmem()
+
+
+class _Finder:
+    """`buffer.find(needle, start, stop)` for a bytearray that is not resized while the finder lives, without
+    holding the GIL: the C library's memmem through ctypes, which releases the GIL during the call (bytes.find
+    holds it). The scan's two halves search their folded buffers at the same time instead of one after the other
+    (in one thread the search is as fast as bytes.find). Where the C library has no memmem, bytes.find."""
+
+    def __init__(self, buffer: bytearray, memmem=None):
+        self.buffer = buffer
+        self.memmem = _MEMMEM if memmem is None else memmem
+        # the ctypes view holds an export of the buffer: resizing it raises instead of moving the bytes
+        self.view = (ctypes.c_char * len(buffer)).from_buffer(buffer) if self.memmem and len(buffer) else None
+        self.address = ctypes.addressof(self.view) if self.view is not None else 0
+
+    def find(self, needle: bytes, start: int, stop: int) -> int:
+        stop = min(stop, len(self.buffer))
+        if not self.address or not needle or start < 0 or stop - start < len(needle):
+            return self.buffer.find(needle, start, stop)
+        found = self.memmem(self.address + start, stop - start, needle, len(needle))
+        return found - self.address if found else -1
+
+
 def _one_quoted_cell(arr: np.ndarray, comma: np.ndarray, quotes: np.ndarray, line_of: np.ndarray,
                      starts: np.ndarray, cends: np.ndarray, commas: np.ndarray, expected: int) -> np.ndarray:
     """Per record: True when its only quotes are two that enclose one whole cell ("Robo de cables, tubos …")
@@ -342,6 +382,7 @@ def _scan_range(path: Path, layout: _Layout, needles: list[bytes], infer_corte: 
     keys = sorted({_fold(n) for n in needles})
     needle_set = set(needles)
     folded = bytearray()
+    finder = _Finder(folded)
     nonempty = 0
     slow: list[tuple[int, bytes]] = []
     plain: list[_Lines] = []
@@ -422,16 +463,17 @@ def _scan_range(path: Path, layout: _Layout, needles: list[bytes], infer_corte: 
             if keys:
                 if len(folded) < size:
                     folded = bytearray(size)
+                    finder = _Finder(folded)
                 np.bitwise_or(arr, 0x20, out=np.frombuffer(folded, dtype=np.uint8, count=size))
                 exact, other = [], []        # hits that are a needle as written, and the others
                 for key in keys:
-                    pos = folded.find(key, 0, size)
+                    pos = finder.find(key, 0, size)
                     while pos >= 0:
                         (exact if bytes(buf[pos:pos + len(key)]) in needle_set else other).append(pos)
                         pos = buf.find(b"\n", pos, size)       # on to the next line
                         if pos < 0:
                             break
-                        pos = folded.find(key, pos + 1, size)
+                        pos = finder.find(key, pos + 1, size)
                 wanted[np.searchsorted(ends, exact)] = True
                 for i in np.unique(np.searchsorted(ends, other)).tolist():
                     if not wanted[i]:
