@@ -5,7 +5,7 @@ import fcntl
 import os
 import uuid
 from pathlib import Path
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
@@ -342,3 +342,99 @@ def test_a_warehouse_in_a_folder_not_made_yet_gets_it_on_first_use(tmp_path):
     wh = Warehouse(f"duckdb:///{tmp_path}/d/e/w.duckdb")
     assert wh.publish({"warehouse.cargas": pd.DataFrame({"run_id": ["r1"]})}, run_id="r1") == {"warehouse.cargas": 1}
     assert wh.table_counts() == {"warehouse.cargas": 1}
+
+
+def _fact_rows() -> pd.DataFrame:
+    """Four rows of warehouse.fact_carpetas_trata from two files (one CIE workbook, one SESNSP release)."""
+    return pd.DataFrame({
+        "periodo": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-01-01", "2025-01-01"]),
+        "cve_ent": ["09", "09", "09", "15"], "cvegeo": ["09002", "09002", None, "15106"],
+        "nivel": ["municipal", "municipal", "estatal", "municipal"], "fuente": ["CIE", "CIE", "SESNSP", "CIE"],
+        "metodologia": ["CNSP-38-15"] * 4, "carpetas": pd.array([3, None, 7, 1], dtype="Int64"),
+        "municipio_regla": ["codigo", "codigo", None, "exacta"],
+        "versiones_crosswalk": [None] * 4,
+        "archivo_origen": ["cdmx.xlsx", "cdmx.xlsx", "IDEFC_NM.csv", "cdmx.xlsx"],
+        "archivo_sha256": ["a" * 64, "a" * 64, "b" * 64, "a" * 64],
+        "hoja": ["carpetas", "carpetas", None, "carpetas"], "fila_origen": [5, 6, 2, 7],
+        "corte": pd.to_datetime([None, None, "2025-10-01", None]),
+    })
+
+
+def test_a_fact_on_duckdb_is_a_view_over_its_rows_and_their_origins(tmp_path):
+    """DuckDB stores the columns that repeat per file (schema.Table.por_origen) once per distinct combination:
+    the fact the analysts read is a view with the contract's columns, types and rows, over
+    `fact_carpetas_trata__filas` (the other columns and `origen`) and `fact_carpetas_trata__origen`."""
+    import duckdb
+    path = tmp_path / "w.duckdb"
+    wh = Warehouse(f"duckdb:///{path}")
+    wh.publish({"warehouse.fact_carpetas_trata": _fact_rows()}, run_id="r1",
+               loaded_at=datetime(2026, 11, 29, 6, tzinfo=timezone.utc))
+    con = duckdb.connect(str(path))
+    t = resource.TABLES["warehouse.fact_carpetas_trata"]
+    assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'warehouse' AND "
+                       "table_name = 'fact_carpetas_trata'").fetchall() == [("VIEW",)]
+    described = con.execute("DESCRIBE warehouse.fact_carpetas_trata").fetchall()
+    assert [(r[0], r[1]) for r in described] == [(c.name, resource._TYPES["duckdb"][c.type]) for c in t.columns]
+    rows = con.execute("SELECT cvegeo, carpetas, municipio_regla, archivo_origen, hoja, fila_origen, corte, "
+                       "run_id, cargado_en FROM warehouse.fact_carpetas_trata ORDER BY fila_origen").fetchall()
+    at = datetime(2026, 11, 29, 6)
+    assert rows == [
+        (None, 7, None, "IDEFC_NM.csv", None, 2, date(2025, 10, 1), "r1", at),
+        ("09002", 3, "codigo", "cdmx.xlsx", "carpetas", 5, None, "r1", at),
+        ("09002", None, "codigo", "cdmx.xlsx", "carpetas", 6, None, "r1", at),
+        ("15106", 1, "exacta", "cdmx.xlsx", "carpetas", 7, None, "r1", at),
+    ]
+    # three origins: cdmx.xlsx with rule 'codigo', the SESNSP file, cdmx.xlsx with rule 'exacta'
+    assert con.execute("SELECT origen, municipio_regla, archivo_origen FROM warehouse.fact_carpetas_trata__origen "
+                       "ORDER BY origen").fetchall() == [(0, "codigo", "cdmx.xlsx"), (1, None, "IDEFC_NM.csv"),
+                                                         (2, "exacta", "cdmx.xlsx")]
+    assert [r[0] for r in con.execute("DESCRIBE warehouse.fact_carpetas_trata__filas").fetchall()] == \
+        ["periodo", "cve_ent", "cvegeo", "carpetas", "fila_origen", "origen"]
+    assert con.execute("SELECT origen FROM warehouse.fact_carpetas_trata__filas ORDER BY fila_origen").fetchall() \
+        == [(1,), (0,), (0,), (2,)]
+    con.close()
+    assert wh.table_counts()["warehouse.fact_carpetas_trata"] == 4
+
+
+def test_a_fact_written_as_a_table_by_an_earlier_version_becomes_the_view(tmp_path):
+    """A DuckDB file from before the split (the fact a plain table) is rewritten as the view at the next
+    publish, in the same transaction: a publish that fails after the fact was written leaves the table as it
+    was."""
+    import duckdb
+    path = tmp_path / "w.duckdb"
+    t = resource.TABLES["warehouse.fact_carpetas_trata"]
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA warehouse")
+    con.execute(f"CREATE TABLE warehouse.fact_carpetas_trata ("
+                + ", ".join(f"{c.name} {resource._TYPES['duckdb'][c.type]}" for c in t.columns) + ")")
+    con.execute("INSERT INTO warehouse.fact_carpetas_trata (cve_ent, fila_origen) VALUES ('01', 99)")
+    con.close()
+    wh = Warehouse(f"duckdb:///{path}")
+    with pytest.MonkeyPatch.context() as patch:
+        real_conform = resource.conform
+        patch.setattr(resource, "conform", lambda f, t, *a: real_conform(f, t, *a).assign(
+            anio=pd.Series(["no es un año"] * len(f), dtype=object)) if t.name == "poblacion_estatal"
+            else real_conform(f, t, *a))
+        with pytest.raises(Exception, match="no es un año"):
+            wh.publish({"warehouse.fact_carpetas_trata": _fact_rows(), "warehouse.poblacion_estatal": POBLACION},
+                       "r0")
+    assert wh.query("SELECT fila_origen FROM warehouse.fact_carpetas_trata")["fila_origen"].tolist() == [99]
+    assert not wh.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name LIKE "
+                        "'fact_carpetas_trata__%'")["n"][0]
+    wh.publish({"warehouse.fact_carpetas_trata": _fact_rows()}, run_id="r1")
+    assert sorted(wh.query("SELECT fila_origen FROM warehouse.fact_carpetas_trata")["fila_origen"]) == [2, 5, 6, 7]
+    wh.publish({"warehouse.fact_carpetas_trata": _fact_rows().iloc[:1]}, run_id="r2")    # the view replaced
+    assert wh.query("SELECT fila_origen, run_id FROM warehouse.fact_carpetas_trata").values.tolist() == [[5, "r2"]]
+
+
+def test_origins_are_the_distinct_combinations_in_order_of_first_appearance():
+    frame = pd.DataFrame({"a": pd.Categorical(["x", None, "x", "y", None]), "b": ["p", "q", "p", "p", "q"],
+                          "c": pd.to_datetime(["2025-01-01", None, "2025-01-01", "2025-01-01", None])})
+    origen, first = resource.origins(frame, ("a", "b", "c"))
+    assert origen.tolist() == [0, 1, 0, 2, 1] and first.tolist() == [0, 1, 3]
+    origen, first = resource.origins(frame.iloc[:0], ("a", "b", "c"))
+    assert origen.tolist() == [] and first.tolist() == []
+    wide = pd.DataFrame({f"k{i}": [str(j % (i + 2)) for j in range(500)] for i in range(40)})  # renumbers
+    origen, first = resource.origins(wide, tuple(wide.columns))
+    assert len(first) == len(wide.drop_duplicates()) and (origen == pd.factorize(
+        pd.MultiIndex.from_frame(wide))[0]).all()

@@ -38,7 +38,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import PrivateAttr
 
-from cies_pipeline.warehouse.schema import TABLES, VIEWS, Table, View
+from cies_pipeline.warehouse.schema import TABLES, VIEWS, Column, Table, View
 
 _TYPES = {
     "duckdb": {"text": "VARCHAR", "bigint": "BIGINT", "double": "DOUBLE", "date": "DATE",
@@ -131,6 +131,30 @@ def conform(frame: pd.DataFrame, t: Table, run_id: str, loaded_at: datetime) -> 
             else:
                 out[c.name] = _text(s)
     return out
+
+
+def split_table_names(t: Table) -> tuple[str, str]:
+    """The two tables behind a table with `por_origen` columns on DuckDB: (rows, origins)."""
+    return f"{t.name}__filas", f"{t.name}__origen"
+
+
+def origins(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(origin of each row, 0..k-1 in order of first appearance; the row where each origin first appears):
+    the distinct combinations of `columns` (a missing value is a value)."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    for c in columns:
+        s = frame[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            codes, width = s.cat.codes.to_numpy().astype(np.int64) + 1, len(s.cat.categories) + 1
+        else:
+            codes, uniques = pd.factorize(s, use_na_sentinel=False)
+            width = len(uniques)
+        if width and key.max(initial=0) >= (2 ** 62) // width:    # renumber before the key would overflow
+            key = pd.factorize(key)[0].astype(np.int64)
+        key = key * max(width, 1) + codes
+    origen, _ = pd.factorize(key)
+    first = pd.Series(origen).drop_duplicates().index.to_numpy()
+    return origen.astype(np.int32), first
 
 
 def _as_text(v):
@@ -444,23 +468,66 @@ class Warehouse:
             con.execute(f"SET threads = {int(threads)}; SET checkpoint_threshold = '{threshold}'")
 
     def _insert_duckdb(self, con, frames: dict[str, pd.DataFrame]) -> None:
-        types = _TYPES["duckdb"]
         with _duckdb_transaction(con):
             for i, (name, frame) in enumerate(frames.items()):
                 t = TABLES[name]
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(t.schema)}")
-                exists = con.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-                    "AND table_name = ?", [t.schema, t.name])[0][0]
-                if not t.append_only or not exists:
+                found = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = ? "
+                                    "AND table_name = ?", [t.schema, t.name])
+                kind = found[0][0] if found else None      # 'BASE TABLE', 'VIEW' or None
+                if t.por_origen:
+                    self._insert_duckdb_split(con, t, frame, kind, f"__cies_publish_{i}")
+                    continue
+                if kind == "VIEW":
+                    con.execute(f"DROP VIEW {_qualified(t)}")
+                    kind = None
+                if not t.append_only or not kind:
                     con.execute(f"DROP TABLE IF EXISTS {_qualified(t)}")
                     con.execute(self._ddl(t))
-                view = f"__cies_publish_{i}"
-                con.register(view, frame)
-                select = ", ".join(f"CAST({_quote(c.name)} AS {types[c.type]})" for c in t.columns)
-                con.execute(f"INSERT INTO {_qualified(t)} SELECT {select} FROM {view}")
-                con.unregister(view)
+                self._insert_frame_duckdb(con, _qualified(t), t.columns, frame, f"__cies_publish_{i}")
             self._create_views_duckdb(con)
+
+    @staticmethod
+    def _insert_frame_duckdb(con, table: str, columns, frame: pd.DataFrame, view: str) -> None:
+        types = _TYPES["duckdb"]
+        con.register(view, frame)
+        select = ", ".join(f"CAST({_quote(c.name)} AS {types[c.type]})" for c in columns)
+        con.execute(f"INSERT INTO {table} ({', '.join(_quote(c.name) for c in columns)}) SELECT {select} "
+                    f"FROM {view}")
+        con.unregister(view)
+
+    def _insert_duckdb_split(self, con, t: Table, frame: pd.DataFrame, kind: str | None, view: str) -> None:
+        """A table with `por_origen` columns, as a view over two tables (DuckDB only): `<name>__filas`
+        (the other columns and `origen`) and `<name>__origen` (`origen` and those columns, one row per distinct
+        combination). Analysts read the view: the contract's name, columns and types. Why: DuckDB spends its
+        commit analysing and compressing each text column, however few its values (0.02-0.04 s per column of
+        the 330,000-row fact, a constant one included); the 11-year fact took 0.3 s with those columns in it,
+        0.1 s without."""
+        rows_name, origin_name = split_table_names(t)
+        rows_table, origin_table = f"{_quote(t.schema)}.{_quote(rows_name)}", f"{_quote(t.schema)}.{_quote(origin_name)}"
+        if kind == "VIEW":
+            con.execute(f"DROP VIEW {_qualified(t)}")
+        elif kind:
+            con.execute(f"DROP TABLE {_qualified(t)}")       # written before tables were split
+        con.execute(f"DROP TABLE IF EXISTS {rows_table}")
+        con.execute(f"DROP TABLE IF EXISTS {origin_table}")
+        origen, first = origins(frame, t.por_origen)
+        per_origin = [c for c in t.columns if c.name in t.por_origen]
+        per_row = [c for c in t.columns if c.name not in t.por_origen]
+        key = Column("origen", "bigint", "")
+        types = _TYPES["duckdb"]
+        con.execute(f"CREATE TABLE {origin_table} (origen INTEGER, "
+                    + ", ".join(f"{_quote(c.name)} {types[c.type]}" for c in per_origin) + ")")
+        con.execute(f"CREATE TABLE {rows_table} ("
+                    + ", ".join(f"{_quote(c.name)} {types[c.type]}" for c in per_row) + ", origen INTEGER)")
+        origin_frame = frame.iloc[first][[c.name for c in per_origin]].reset_index(drop=True)
+        origin_frame.insert(0, "origen", np.arange(len(first), dtype=np.int32))
+        rows_frame = frame[[c.name for c in per_row]].assign(origen=origen)
+        self._insert_frame_duckdb(con, origin_table, (key, *per_origin), origin_frame, view)
+        self._insert_frame_duckdb(con, rows_table, (*per_row, key), rows_frame, view)
+        select = ", ".join(f"{'o' if c.name in t.por_origen else 'f'}.{_quote(c.name)}" for c in t.columns)
+        con.execute(f"CREATE VIEW {_qualified(t)} AS SELECT {select} FROM {rows_table} AS f "
+                    f"JOIN {origin_table} AS o ON f.origen = o.origen")
 
     def _publish_postgres(self, frames: dict[str, pd.DataFrame]) -> None:
         raw = self.engine.raw_connection()

@@ -35,6 +35,10 @@ class Table:
     columns: tuple[Column, ...]
     # Tables that keep their history instead of being replaced on each refresh.
     append_only: bool = False
+    # Columns whose values repeat for every row of a source file (its lineage, level, source, methodology…).
+    # On DuckDB the table is a view over two tables: `<name>__filas`, the other columns and `origen`, and
+    # `<name>__origen`, one row per distinct combination of these columns (resource._insert_duckdb_split).
+    por_origen: tuple[str, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -46,8 +50,17 @@ class Table:
 
 
 def _table(schema: str, name: str, description: str, columns: list[tuple[str, str, str]],
-           append_only: bool = False) -> Table:
-    return Table(schema, name, description, tuple(Column(*c) for c in columns), append_only)
+           append_only: bool = False, por_origen: tuple[str, ...] = ()) -> Table:
+    table = Table(schema, name, description, tuple(Column(*c) for c in columns), append_only, por_origen)
+    unknown = set(por_origen) - set(table.column_names)
+    if unknown:
+        raise ValueError(f"{table.qualified}: por_origen names columns it does not have: {sorted(unknown)}")
+    return table
+
+
+# The facts' columns that hold one value per source file (or a handful): lineage, level, source, methodology.
+_POR_ORIGEN = ("nivel", "fuente", "metodologia", "versiones_crosswalk", "archivo_origen", "archivo_sha256", "hoja",
+               "corte", "run_id", "cargado_en")
 
 
 _PERIODO = ("periodo", "date", "Mes de los hechos (primer día del mes).")
@@ -97,7 +110,7 @@ TABLES: dict[str, Table] = {t.qualified: t for t in [
                                     "aproximada, vacio, ambigua, sin_resolver)."),
         _VERSIONES_CROSSWALK,
         *LINEAGE, _CORTE, *RUN,
-    ]),
+    ], por_origen=(*_POR_ORIGEN, "municipio_regla")),
     _table("warehouse", "fact_victimas_trata", "Víctimas de trata de personas por mes, entidad, municipio, forma "
            "de explotación, sexo, edad y nacionalidad, con su linaje. Detalle completo: sólo para el pipeline.", [
         _PERIODO, _CVE_ENT, _CVEGEO, _NIVEL, _FUENTE, _METODOLOGIA,
@@ -111,7 +124,7 @@ TABLES: dict[str, Table] = {t.qualified: t for t in [
         ("reglas", "text", "Qué regla del crosswalk clasificó cada dimensión."),
         _VERSIONES_CROSSWALK,
         *LINEAGE, _CORTE, *RUN,
-    ]),
+    ], por_origen=_POR_ORIGEN),
     _table("warehouse", "reconciliacion", "CIE contra SESNSP por entidad, mes y medida (domain.md sección 5).", [
         _PERIODO, _CVE_ENT, _MEDIDA, _VALOR_CIE, _VALOR_SESNSP, _DIFERENCIA, _ESTATUS, *RUN,
     ]),
@@ -335,6 +348,12 @@ def data_dictionary_markdown() -> str:
                   "| --- | --- | --- |"]
         lines += [f"| {c.name} | {c.type} | {c.description} |" for c in t.columns]
         lines.append("")
+        if t.por_origen:
+            lines += [f"En DuckDB es una vista con estas columnas sobre dos tablas: `{t.qualified}__filas` (las "
+                      f"demás columnas y `origen`) y `{t.qualified}__origen` (`origen` y "
+                      f"{', '.join(f'`{c}`' for c in t.por_origen)}: una fila por combinación distinta, pues "
+                      "se repiten en cada fila de un archivo). Se consulta la vista; en PostgreSQL es una tabla.",
+                      ""]
     for v in VIEWS.values():
         lines += [f"## `{v.qualified}` (vista)", "", v.description, "",
                   f"Lee: {', '.join(f'`{s}`' for s in v.sources)}.", "", "| columna | tipo | descripción |",
