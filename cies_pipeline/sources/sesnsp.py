@@ -27,7 +27,6 @@ from __future__ import annotations
 import codecs
 import csv
 import ctypes
-import ctypes.util
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -258,15 +257,15 @@ def _fold(raw: bytes) -> bytes:
 
 
 def _libc_memmem():
-    """The C library's memmem, called through ctypes, or None where there is none (Windows)."""
+    """The C library's memmem, called through ctypes, or None where there is none (Windows). Looked up among
+    the symbols the process already has (dlopen of NULL), not with ctypes.util.find_library, which runs
+    `ldconfig -p` in a subprocess."""
     try:
-        name = ctypes.util.find_library("c")
-        memmem = ctypes.CDLL(name).memmem if name else None
-    except (OSError, AttributeError):
+        memmem = ctypes.CDLL(None).memmem
+    except (OSError, AttributeError, TypeError):
         return None
-    if memmem is not None:
-        memmem.restype = ctypes.c_void_p
-        memmem.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
+    memmem.restype = ctypes.c_void_p
+    memmem.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
     return memmem
 
 
