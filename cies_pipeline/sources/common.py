@@ -48,6 +48,33 @@ def _used_categories(values: pd.Series) -> pd.Index:
     return values.cat.categories[np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0]
 
 
+KEY_LIMIT = 2**62   # the product of the columns' code counts that still fits one int64 key per row
+
+
+def combined_key(columns: pd.DataFrame, limit: int = KEY_LIMIT, renumber: bool = True) -> np.ndarray | None:
+    """One int64 per row, equal for two rows exactly when all their values in `columns` are (a missing value
+    equal to a missing one): each column's codes (its categories', or pandas.factorize's; missing as 0)
+    combined, without factorizing the rows' tuples. When the combinations would reach `limit`, the key so far
+    is renumbered to its distinct values (`renumber`), or None is returned."""
+    key = np.zeros(len(columns), dtype=np.int64)
+    combinations = 1
+    for i in range(columns.shape[1]):
+        column = columns.iloc[:, i]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes, count = column.cat.codes.to_numpy(), len(column.dtype.categories)
+        else:
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
+            count = len(uniques)
+        if combinations * (count + 1) >= limit:
+            if not renumber:
+                return None
+            key, distinct = pd.factorize(key)
+            key, combinations = key.astype(np.int64), max(len(distinct), 1)
+        combinations *= count + 1
+        key = key * (count + 1) + (codes.astype(np.int64) + 1)
+    return key
+
+
 def all_missing(n: int) -> pd.Categorical:
     """n missing labels, as a categorical without categories: no Python None per row to pickle, hash or
     factorize (a csv's `hoja`, a fact's columns that do not apply to a source)."""

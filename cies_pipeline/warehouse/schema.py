@@ -48,6 +48,11 @@ class Table:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def tablas_duckdb(self) -> tuple[str, str]:
+        """The two tables behind a table with `por_origen` columns on DuckDB: (its rows, their origins)."""
+        return f"{self.name}__filas", f"{self.name}__origen"
+
 
 def _table(schema: str, name: str, description: str, columns: list[tuple[str, str, str]],
            append_only: bool = False, por_origen: tuple[str, ...] = ()) -> Table:
@@ -349,8 +354,9 @@ def data_dictionary_markdown() -> str:
         lines += [f"| {c.name} | {c.type} | {c.description} |" for c in t.columns]
         lines.append("")
         if t.por_origen:
-            lines += [f"En DuckDB es una vista con estas columnas sobre dos tablas: `{t.qualified}__filas` (las "
-                      f"demás columnas y `origen`) y `{t.qualified}__origen` (`origen` y "
+            filas, origen = (f"{t.schema}.{name}" for name in t.tablas_duckdb)
+            lines += [f"En DuckDB es una vista con estas columnas sobre dos tablas: `{filas}` (las "
+                      f"demás columnas y `origen`) y `{origen}` (`origen` y "
                       f"{', '.join(f'`{c}`' for c in t.por_origen)}: una fila por combinación distinta, pues "
                       "se repiten en cada fila de un archivo). Se consulta la vista; en PostgreSQL es una tabla.",
                       ""]
