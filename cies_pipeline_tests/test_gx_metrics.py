@@ -8,6 +8,7 @@ import pytest
 from cies_pipeline.quality import gx_metrics
 from cies_pipeline.quality.gx import validate_frame
 from cies_pipeline.quality.suites import _derive_cvegeo, _derive_metodologia
+from cies_pipeline.sources.common import _constant_codes
 
 REGEX = r"^\d{5}$"
 
@@ -133,6 +134,39 @@ def test_pair_equality_of_categoricals_is_pandas_value_equality(a, b, a_categori
 def test_pair_equality_of_text_is_gx():
     column_a, column_b = pd.Series(["1", None, "x"]), pd.Series(["1", None, "y"])
     _same(gx_metrics.pair_equal(None, column_a, column_b), gx_metrics.gx_pair_equal(None, column_a, column_b))
+
+
+@pytest.mark.parametrize("values, categories, value_set, expected", [
+    (["01", "02", "33", "01"], None, ["01", "02"], [True, True, False, True]),
+    (["01", None, "02"], ["01", "02", "99"], ["02", "99"], [False, False, True]),     # unused category in set
+    (["01", None, "02"], None, ["01", None], [True, True, False]),                  # a missing value in the set
+    ([], ["01"], ["01"], []),                                                       # empty column
+    ([1, 2, 3], None, [2, "3"], [False, True, False]),                              # numbers are not their text
+])
+def test_in_set_on_categoricals_equals_gx(values, categories, value_set, expected):
+    """Categorical.isin asked once per code gives what it gives asked for every row (hand-listed)."""
+    column = pd.Series(pd.Categorical(values, categories=categories), index=range(4, 4 + len(values)))
+    fast = gx_metrics.in_set(None, column, value_set)
+    _same(fast, gx_metrics.gx_in_set(None, column, value_set))
+    assert [bool(v) for v in fast] == expected
+
+
+def test_in_set_of_text_or_without_a_set_is_gx():
+    column = pd.Series(["01", "33", None])
+    _same(gx_metrics.in_set(None, column, ["01"]), gx_metrics.gx_in_set(None, column, ["01"]))
+    assert list(gx_metrics.in_set(None, pd.Series(pd.Categorical(["x"])), None)) == [True]    # vacuously
+
+
+@pytest.mark.parametrize("key, expected", [
+    ([5, 3, 5, 9, 3, 7], [True, True, True, False, True, False]),
+    ([4, 1, 2], [False, False, False]),
+    ([], []),
+    ([-2, 2**62, -2, 2**62 - 1], [True, False, True, False]),
+])
+def test_repeated_keys_are_pandas_duplicated(key, expected):
+    key = np.array(key, dtype=np.int64)
+    assert gx_metrics.repeated(key).tolist() == expected
+    assert gx_metrics.repeated(key).tolist() == pd.Series(key).duplicated(keep=False).tolist()
 
 
 def _key_frame() -> pd.DataFrame:
@@ -505,3 +539,23 @@ def test_config_variables_are_parsed_once_per_version_of_the_file_and_environmen
     assert provider.get_values() == {"clave": "dos", "ruta": "/b"} and len(parsed) == 3
     variables.unlink()                                    # no file: GX's own answer
     assert provider.get_values() == {} and len(parsed) == 4
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series(pd.to_datetime(["2026-11-30 02:00"] * 3).astype("datetime64[us]")),
+    pd.Series(pd.to_datetime([None, None]).astype("datetime64[ns]")),
+    pd.Series(np.array([7, 7, 7], dtype=np.int64)),
+    pd.Series(np.array([3, 3], dtype=np.int16)),
+])
+def test_a_constant_column_is_coded_as_pandas_factorize_codes_it(values):
+    """combined_key's codes for a column with one value in every row: factorize's, without factorizing."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    found = _constant_codes(values)
+    assert found is not None and found[0].tolist() == codes.tolist() and found[1] == len(uniques)
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series(pd.to_datetime(["2026-11-30", None])), pd.Series([1, 2]), pd.Series(["a", "a"]),
+    pd.Series([1.0, 1.0]), pd.Series([], dtype=np.int64)])
+def test_other_columns_are_not_taken_for_constant(values):
+    assert _constant_codes(values) is None

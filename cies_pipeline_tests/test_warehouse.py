@@ -434,6 +434,10 @@ def test_origins_are_the_distinct_combinations_in_order_of_first_appearance():
     assert origen.tolist() == [0, 1, 0, 2, 1] and first.tolist() == [0, 1, 3]
     origen, first = resource.origins(frame.iloc[:0], ("a", "b", "c"))
     assert origen.tolist() == [] and first.tolist() == []
+    # columns with one value in every row (a load's time, a release month, all missing): the same origins
+    constant = frame.assign(d=pd.Timestamp("2026-11-30 02:00"), e=pd.NaT, f=7)
+    origen, first = resource.origins(constant, ("a", "d", "b", "e", "c", "f"))
+    assert origen.tolist() == [0, 1, 0, 2, 1] and first.tolist() == [0, 1, 3]
     wide = pd.DataFrame({f"k{i}": [str(j % (i + 2)) for j in range(500)] for i in range(40)})  # renumbers
     origen, first = resource.origins(wide, tuple(wide.columns))
     assert len(first) == len(wide.drop_duplicates()) and (origen == pd.factorize(

@@ -62,6 +62,8 @@ def combined_key(columns: pd.DataFrame, limit: int = KEY_LIMIT, renumber: bool =
         column = columns.iloc[:, i]
         if isinstance(column.dtype, pd.CategoricalDtype):
             codes, count = column.cat.codes.to_numpy(), len(column.dtype.categories)
+        elif (constant := _constant_codes(column)) is not None:
+            codes, count = constant
         else:
             codes, uniques = pd.factorize(column, use_na_sentinel=True)
             count = len(uniques)
@@ -73,6 +75,20 @@ def combined_key(columns: pd.DataFrame, limit: int = KEY_LIMIT, renumber: bool =
         combinations *= count + 1
         key = key * (count + 1) + (codes.astype(np.int64) + 1)
     return key
+
+
+def _constant_codes(column: pd.Series) -> tuple[np.ndarray, int] | None:
+    """pandas.factorize's (codes, number of values) for a numpy integer or datetime column holding one value in
+    every row (a load's time, a file's release month), from one comparison instead of a hash of every row;
+    None for any other column."""
+    values = column.to_numpy()
+    if not len(values) or values.dtype.kind not in "iuMm":
+        return None
+    as_int = values.view(np.int64) if values.dtype.itemsize == 8 else values
+    if not (as_int == as_int[0]).all():
+        return None
+    missing = values.dtype.kind in "Mm" and np.isnat(values[0])
+    return np.full(len(values), -1 if missing else 0, dtype=np.int8), 0 if missing else 1
 
 
 def all_missing(n: int) -> pd.Categorical:
