@@ -1066,12 +1066,15 @@ def _frame(kind: str, archivo: str, sha256: str, corte: date | None, per_line: d
         "periodo": cell_month.astype("datetime64[M]").astype("datetime64[ns]"),
         _MEASURE[kind]: cell_count,
     }
-    text = {"archivo_origen": [archivo] * lines, "archivo_sha256": [sha256] * lines,
-            **{c: values for c, values in per_line.items() if c != "fila_origen"}}
-    for c, values in text.items():
-        by_line = pd.Categorical(np.asarray(values, dtype=object))
-        columns[c] = pd.Categorical.from_codes(by_line.codes[cell_line], dtype=by_line.dtype)
-    return pd.DataFrame({c: columns[c] for c in FRAME_COLUMNS[kind]})
+    for c, values in {"archivo_origen": [archivo] * min(lines, 1), "archivo_sha256": [sha256] * min(lines, 1),
+                      **{c: values for c, values in per_line.items() if c != "fila_origen"}}.items():
+        # factorized sorted: the codes and categories of pd.Categorical(values), without its second pass
+        codes, categories = pd.factorize(np.asarray(values, dtype=object), sort=True)
+        # (the file's name and hash, the same on every line: one value, every row's code 0)
+        by_row = codes[cell_line] if len(values) == lines else np.zeros(n, dtype=codes.dtype)
+        columns[c] = pd.Categorical.from_codes(by_row, dtype=pd.CategoricalDtype(pd.Index(categories)))
+    # the arrays above are this frame's own: not copied again
+    return pd.DataFrame({c: columns[c] for c in FRAME_COLUMNS[kind]}, copy=False)
 
 
 def _empty_frame(kind: str) -> pd.DataFrame:
