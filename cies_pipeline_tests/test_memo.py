@@ -105,6 +105,28 @@ def test_table_fingerprint_sees_every_change_in_each_kind_of_column():
     assert len(set(prints.values())) == len(prints)
 
 
+@pytest.mark.parametrize("rows", [4, 5000])     # pickled values (a small table) and pandas' hash (a larger one)
+def test_text_columns_small_and_large_see_every_change(rows, monkeypatch):
+    import cies_pipeline.memo as memo
+    hashed = []
+    original = pd.util.hash_pandas_object
+    monkeypatch.setattr(pd.util, "hash_pandas_object", lambda s, **kw: hashed.append(len(s)) or original(s, **kw))
+    labels = ["a", None, "c", "d"] * (rows // 4)
+    base = pd.DataFrame({"t": labels, "s": pd.Series(labels, dtype="str")})
+    assert table_fingerprint(base) == table_fingerprint(base.copy()) != ""
+    assert hashed == ([] if rows <= memo._SMALL else [rows, rows] * 2)
+    for column in ("t", "s"):
+        for changed in (["a", "b", "c", "d"], ["a", None, "c", "D"], ["a", None, "d", "c"], ["a", "None", "c", "d"]):
+            other = base.copy()
+            other[column] = pd.Series(changed * (rows // 4), dtype=base[column].dtype)
+            assert table_fingerprint(other) not in ("", table_fingerprint(base)), (column, changed)
+    # a value that is not text, or pd.NA, goes to pandas' hash whatever the length
+    hashed.clear()
+    assert table_fingerprint(pd.DataFrame({"x": ["a", 1]})) != table_fingerprint(pd.DataFrame({"x": ["a", 2]}))
+    assert table_fingerprint(pd.DataFrame({"x": pd.array(["a", None], dtype="string")})) != ""
+    assert hashed == [2, 2, 2]
+
+
 def _sesnsp_dir(tmp_path, sample_dir):
     d = tmp_path / "sesnsp"
     shutil.copytree(sample_dir / "sesnsp", d)
