@@ -147,10 +147,11 @@ _KEY_LIMIT = KEY_LIMIT
 def compound_unique(cls, column_list: pd.DataFrame, **kwargs) -> pd.Series:
     """GX's `~column_list.duplicated(keep=False)`. When every column is categorical, integer or datetime, each
     column's codes (its categories', or pandas.factorize's; missing as 0, equal to missing as in pandas) are
-    combined into one int64 key per row, and duplicates are found in that one column, where pandas would
-    factorize each column again (the SESNSP municipal key on 332,000 rows: 29-40 ms against 41-52 ms, measured
-    with the test suite running beside it). Any other column, or too many distinct combinations for one int64,
-    goes to GX's own."""
+    combined into one int64 key per row, and duplicates are found in that one column (`repeated`, by sorting),
+    where pandas would factorize each column again (the SESNSP municipal key on 332,000 rows: 29-40 ms against
+    41-52 ms with pandas' duplicated on the key, measured with the test suite running beside it; the sort took
+    that search from 31 ms to 5 ms). Any other column, or too many distinct combinations for one int64, goes to
+    GX's own."""
     for i in range(column_list.shape[1]):
         dtype = column_list.iloc[:, i].dtype
         if not (isinstance(dtype, pd.CategoricalDtype) or (isinstance(dtype, np.dtype) and dtype.kind in "iuMm")):

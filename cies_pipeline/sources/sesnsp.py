@@ -18,10 +18,9 @@ scanned in binary, in chunks, with numpy (a file of 32 MB or more as two halves 
 computed meanwhile on another; the wanted crimes searched for with the C library's memmem, which, unlike
 bytes.find, lets the other threads run meanwhile): only lines that contain a wanted crime, do not look like a
 data line or have the wrong number of commas (plus the file's last line) are decoded and parsed; the others
-are counted as out
-of scope and only inspected for the release month (their count of trailing empty cells). Of the parsed lines,
-those of the usual shape (plain counts, simple quoting) are parsed together with numpy (_parse_plain); the rest
-one by one, where quarantine and exclusions are decided.
+are counted as out of scope and only inspected for the release month (their count of trailing empty cells).
+Of the parsed lines, those of the usual shape (plain counts, simple quoting) are parsed together with numpy
+(_parse_plain); the rest one by one, where quarantine and exclusions are decided.
 """
 from __future__ import annotations
 
