@@ -95,19 +95,23 @@ def match_regex(cls, column: pd.Series, regex: str, **kwargs) -> pd.Series:
         return gx_match_regex(cls, column, regex, **kwargs)
     per_category = pd.Series(column.cat.categories).astype(str).str.contains(regex).to_numpy(dtype=bool)
     # a missing value stays missing through GX's astype(str) and never matches
-    missing = False
-    # code -1 (missing) takes the answer appended at the end
-    return pd.Series(np.append(per_category, missing)[column.cat.codes.to_numpy()], index=column.index)
+    return _by_code(column, per_category, missing=False)
 
 
 def in_set(cls, column: pd.Series, value_set=None, **kwargs) -> pd.Series:
     if value_set is None or not isinstance(column.dtype, pd.CategoricalDtype):
         return gx_in_set(cls, column, value_set, **kwargs)
-    # pandas' Categorical.isin answers by code: asked once for each code (-1, missing, first), its answers
-    # are spread over the rows, instead of a hash lookup of every row's code
+    # pandas' Categorical.isin answers by code: asked once for each code (-1, missing, first), instead of a
+    # hash lookup of every row's code
     codes = np.arange(-1, len(column.cat.categories), dtype=column.cat.codes.dtype)
     per_code = pd.Categorical.from_codes(codes, dtype=column.dtype).isin(value_set)
-    return pd.Series(per_code[column.cat.codes.to_numpy().astype(np.intp) + 1], index=column.index)
+    return _by_code(column, per_code[1:], missing=per_code[0])
+
+
+def _by_code(column: pd.Series, per_category: np.ndarray, missing: bool) -> pd.Series:
+    """A categorical column's per-row answers from one answer per category and one for a missing value (code
+    -1, which takes the answer appended at the end)."""
+    return pd.Series(np.append(per_category, missing)[column.cat.codes.to_numpy()], index=column.index)
 
 
 def _is_number(value) -> bool:
